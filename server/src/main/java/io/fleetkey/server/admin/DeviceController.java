@@ -1,0 +1,102 @@
+package io.fleetkey.server.admin;
+
+import java.util.List;
+import java.util.Locale;
+
+import io.fleetkey.server.admin.ApiViews.BulkDeviceRequest;
+import io.fleetkey.server.admin.ApiViews.BulkRegistrationView;
+import io.fleetkey.server.admin.ApiViews.DeviceDetailView;
+import io.fleetkey.server.admin.ApiViews.DeviceRequest;
+import io.fleetkey.server.admin.ApiViews.DeviceView;
+import io.fleetkey.server.admin.ApiViews.PageView;
+import io.fleetkey.server.admin.ApiViews.RegistrationView;
+import io.fleetkey.server.registry.DeviceFilter;
+import io.fleetkey.server.registry.DeviceStatus;
+import io.fleetkey.server.registry.FleetException;
+import io.fleetkey.server.registry.FleetService;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
+/** Devices: registration (one or bulk), listing, detail with certificate history, approval. */
+@Controller("/api/v1/devices")
+@ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "Devices")
+@SecurityRequirement(name = "bearer")
+public class DeviceController {
+    private final FleetService fleet;
+
+    public DeviceController(FleetService fleet) {
+        this.fleet = fleet;
+    }
+
+    @Operation(summary = "Register a device; the answer holds its one-time enrollment token, shown only this once")
+    @Post
+    public HttpResponse<RegistrationView> register(HttpRequest<?> request, @Body DeviceRequest body) {
+        if (body.deviceId() == null || body.group() == null) {
+            throw new FleetException(FleetException.Kind.INVALID, "send {\"deviceId\": \"...\", \"group\": \"...\"}");
+        }
+        var registered = fleet.register(List.of(body.deviceId()), body.group(), Actors.of(request));
+        return HttpResponse.created(RegistrationView.of(registered.get(0)));
+    }
+
+    @Operation(summary = "Register many devices of one group at once (all or none), each with its one-time token")
+    @Post("/bulk")
+    public HttpResponse<BulkRegistrationView> registerBulk(HttpRequest<?> request, @Body BulkDeviceRequest body) {
+        if (body.group() == null || body.deviceIds() == null) {
+            throw new FleetException(FleetException.Kind.INVALID,
+                    "send {\"group\": \"...\", \"deviceIds\": [\"...\", ...]}");
+        }
+        var registered = fleet.register(body.deviceIds(), body.group(), Actors.of(request));
+        return HttpResponse.created(new BulkRegistrationView(registered.size(),
+                registered.stream().map(RegistrationView::of).toList()));
+    }
+
+    @Operation(summary = "List devices, filtered by group, status or id prefix, a page at a time")
+    @Get
+    public PageView<DeviceView> list(@Nullable @QueryValue String group, @Nullable @QueryValue String status,
+                                     @Nullable @QueryValue String idPrefix,
+                                     @QueryValue(defaultValue = "0") int page,
+                                     @QueryValue(defaultValue = "100") int size) {
+        DeviceStatus statusFilter = null;
+        if (status != null) {
+            try {
+                statusFilter = DeviceStatus.valueOf(status.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new FleetException(FleetException.Kind.INVALID, "status must be one of "
+                        + List.of(DeviceStatus.values()));
+            }
+        }
+        var result = fleet.devices(new DeviceFilter(group, statusFilter, idPrefix), page, size);
+        return new PageView<>(result.items().stream().map(DeviceView::of).toList(), result.page(), result.size(),
+                result.total());
+    }
+
+    @Operation(summary = "Show a device with its certificate history and recent events")
+    @Get("/{deviceId}")
+    public DeviceDetailView show(String deviceId) {
+        return DeviceDetailView.of(fleet.deviceDetail(deviceId));
+    }
+
+    @Operation(summary = "Approve the key a device waits with (groups that require approval)")
+    @Post("/{deviceId}/approve")
+    public DeviceView approve(HttpRequest<?> request, String deviceId) {
+        return DeviceView.of(fleet.approve(deviceId, Actors.of(request)));
+    }
+
+    @Operation(summary = "Issue a new one-time enrollment token (the previous one stops working)")
+    @Post("/{deviceId}/enrollment-token")
+    public HttpResponse<RegistrationView> newToken(HttpRequest<?> request, String deviceId) {
+        return HttpResponse.created(RegistrationView.of(fleet.newEnrollmentToken(deviceId, Actors.of(request))));
+    }
+}

@@ -1,0 +1,128 @@
+package io.fleetkey.server.authority;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's own TLS certificate, issued by the Fleetkey issuing CA for the configured
+ * host names and kept in {@code tls/server.p12} (0600, under the CA passphrase). Re-issued
+ * when missing, within 30 days of expiry, or when the host names change.
+ *
+ * @param key   the server's private key
+ * @param chain server certificate, issuing CA, root
+ */
+public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
+    static final Duration VALIDITY = Duration.ofDays(365);
+    static final Duration RENEW_BEFORE = Duration.ofDays(30);
+    private static final Logger LOG = LoggerFactory.getLogger(ServerIdentity.class);
+    private static final String ALIAS = "server";
+
+    /**
+     * @param record stores the newly issued certificate in the registry before it is used
+     */
+    public static ServerIdentity loadOrIssue(Path dataDir, char[] passphrase, List<String> hostnames,
+                                             CertificateAuthority authority, Instant now,
+                                             Consumer<X509Certificate> record) {
+        Path file = dataDir.resolve("tls").resolve("server.p12");
+        try {
+            if (Files.exists(file)) {
+                ServerIdentity existing = load(file, passphrase);
+                X509Certificate cert = existing.chain().get(0);
+                boolean fresh = cert.getNotAfter().toInstant().isAfter(now.plus(RENEW_BEFORE));
+                boolean sameIssuer = cert.getIssuerX500Principal().equals(
+                        authority.chain().get(0).getSubjectX500Principal());
+                if (fresh && sameIssuer && names(cert).equals(normalized(hostnames))) {
+                    return existing;
+                }
+            }
+            KeyPair keys = CaKeystore.ecKeyPair("secp256r1");
+            List<String> dns = new ArrayList<>();
+            List<String> ips = new ArrayList<>();
+            for (String h : hostnames) {
+                (isIpLiteral(h) ? ips : dns).add(h);
+            }
+            BigInteger serial = CertificateAuthority.newSerialNumber();
+            X509Certificate cert = authority.issue(new CertificateAuthority.LeafRequest(
+                    new X500Name("O=Fleetkey,CN=" + (dns.isEmpty() ? "fleetkey" : dns.get(0))),
+                    SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()), VALIDITY,
+                    Set.of("serverAuth"), dns, ips), serial, now);
+            record.accept(cert);
+            List<X509Certificate> chain = new ArrayList<>();
+            chain.add(cert);
+            chain.addAll(authority.chain());
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry(ALIAS, keys.getPrivate(), passphrase, chain.toArray(Certificate[]::new));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ks.store(out, passphrase);
+            SecretFiles.write(file, out.toByteArray());
+            LOG.info("Issued the server TLS certificate {} for {}", serial.toString(16), hostnames);
+            return new ServerIdentity(keys.getPrivate(), List.copyOf(chain));
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot set up the server TLS certificate in " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ServerIdentity load(Path file, char[] passphrase) throws IOException, GeneralSecurityException {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(file)) {
+            ks.load(in, passphrase);
+        }
+        List<X509Certificate> chain = new ArrayList<>();
+        for (Certificate c : ks.getCertificateChain(ALIAS)) {
+            chain.add((X509Certificate) c);
+        }
+        return new ServerIdentity((PrivateKey) ks.getKey(ALIAS, passphrase), List.copyOf(chain));
+    }
+
+    private static Set<String> names(X509Certificate cert) throws GeneralSecurityException {
+        Set<String> names = new HashSet<>();
+        Collection<List<?>> sans = cert.getSubjectAlternativeNames();
+        if (sans != null) {
+            for (List<?> san : sans) {
+                names.add(san.get(1).toString());
+            }
+        }
+        return names;
+    }
+
+    private static boolean isIpLiteral(String host) {
+        if (host.contains(":")) {
+            return true;
+        }
+        return host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+    }
+
+    /** Host names as a certificate reports them back: IP literals in the JDK's canonical text form. */
+    private static Set<String> normalized(List<String> hostnames) throws IOException {
+        Set<String> names = new HashSet<>();
+        for (String h : hostnames) {
+            names.add(isIpLiteral(h) ? InetAddress.getByName(h).getHostAddress() : h);
+        }
+        return names;
+    }
+}

@@ -1,0 +1,89 @@
+package io.fleetkey.server.config;
+
+import java.time.Clock;
+import java.util.List;
+
+import io.fleetkey.server.authority.CaKeystore;
+import io.fleetkey.server.authority.CaSigner;
+import io.fleetkey.server.authority.CertificateAuthority;
+import io.fleetkey.server.authority.CryptoProvider;
+import io.fleetkey.server.authority.SoftwareCaSigner;
+import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.policy.KeyPolicy;
+import io.fleetkey.server.policy.ProfileCatalog;
+import io.fleetkey.server.registry.AuditLog;
+import io.fleetkey.server.registry.CertificateRepository;
+import io.fleetkey.server.registry.DeviceRepository;
+import io.fleetkey.server.registry.FleetService;
+import io.fleetkey.server.registry.GroupRepository;
+import io.fleetkey.server.registry.TokenRepository;
+import io.fleetkey.server.registry.Transactions;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Value;
+import jakarta.inject.Singleton;
+
+/** Builds the framework-free core from configuration: the only place the core meets Micronaut. */
+@Factory
+public class CoreFactory {
+
+    @Singleton
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Singleton
+    CryptoProvider cryptoProvider(FleetkeyConfiguration config) {
+        return CryptoProvider.named(config.getCryptoProvider());
+    }
+
+    @Singleton
+    KeyPolicy keyPolicy(FleetkeyConfiguration config) {
+        return new KeyPolicy(config.getMinRsaBits());
+    }
+
+    @Singleton
+    ProfileCatalog profileCatalog(List<ProfileConfiguration> profiles) {
+        if (profiles.isEmpty()) {
+            throw new IllegalStateException("no certificate profile is configured under fleetkey.profiles");
+        }
+        return new ProfileCatalog(profiles.stream().map(ProfileConfiguration::toProfile).toList());
+    }
+
+    @Singleton
+    CaKeystore.IssuingCa issuingCa(FleetkeyConfiguration config, CryptoProvider provider, Clock clock) {
+        FleetkeyConfiguration.Ca ca = config.getCa();
+        return CaKeystore.loadOrCreate(new CaKeystore.Settings(config.getDataDir(), ca.getPassword(),
+                ca.getIssuingCurve(), ca.getImportPkcs12(), ca.getImportPkcs12Password(),
+                ca.getImportCertificateChain(), ca.getImportPrivateKey(), ca.getImportPrivateKeyPassword()),
+                provider, clock.instant());
+    }
+
+    @Singleton
+    CaSigner caSigner(CaKeystore.IssuingCa ca, CryptoProvider provider) {
+        return new SoftwareCaSigner(ca.key(), ca.chain(), provider);
+    }
+
+    @Singleton
+    CertificateAuthority certificateAuthority(CaSigner signer, FleetkeyConfiguration config,
+                                              @Value("${micronaut.server.ssl.port:8443}") int httpsPort) {
+        return new CertificateAuthority(signer, config.publicBaseUrlOr(httpsPort));
+    }
+
+    @Singleton
+    EnrollmentService enrollmentService(CertificateAuthority authority, ProfileCatalog profiles, KeyPolicy keyPolicy,
+                                        CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
+                                        CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
+                                        Transactions transactions, Clock clock, FleetkeyConfiguration config) {
+        FleetkeyConfiguration.Enrollment e = config.getEnrollment();
+        return new EnrollmentService(authority, profiles, keyPolicy, provider, devices, groups, certificates, tokens,
+                audit, transactions, clock, new EnrollmentService.Settings(e.getRetryWindow(), e.getApprovalRetryAfter()));
+    }
+
+    @Singleton
+    FleetService fleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
+                              CertificateRepository certificates, AuditLog audit, Transactions transactions,
+                              ProfileCatalog profiles, Clock clock, FleetkeyConfiguration config) {
+        return new FleetService(groups, devices, tokens, certificates, audit, transactions, profiles, clock,
+                config.getEnrollment().getTokenValidity());
+    }
+}

@@ -1,0 +1,263 @@
+package io.fleetkey.server.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.annotation.Nullable;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+
+/**
+ * Every Fleetkey setting under {@code fleetkey.*}. Defaults live in {@code application.yml}
+ * next to the environment variable that overrides each; see the configuration table in README.
+ */
+@ConfigurationProperties(FleetkeyConfiguration.PREFIX)
+public class FleetkeyConfiguration {
+    public static final String PREFIX = "fleetkey";
+
+    /** Folder for the H2 database, the CA keystore and the TLS keystore. */
+    @NotNull
+    private Path dataDir = Path.of("./data");
+
+    /**
+     * Base URL devices and relying parties reach the server at; goes into CRL DP and OCSP AIA.
+     * Empty: https://localhost:&lt;HTTPS port&gt;.
+     */
+    @Nullable
+    @Pattern(regexp = "(https?://[^/]+(/.*)?)?", message = "must be an absolute http(s) URL, e.g. https://fleetkey.example.com:8443")
+    private String publicBaseUrl;
+
+    /** First admin API token; when empty one is generated at first start and shown once. */
+    @Nullable
+    private String adminToken;
+
+    /** JCA provider for signing and CSR checks: BC (fast, default) or JDK (the platform's). */
+    @Pattern(regexp = "BC|JDK", message = "must be BC or JDK")
+    private String cryptoProvider = "BC";
+
+    @Min(value = 2048, message = "must be 2048 or more: RSA keys below 2048 bits are not safe")
+    private int minRsaBits = 2048;
+
+    private Ca ca = new Ca();
+    private Tls tls = new Tls();
+    private Enrollment enrollment = new Enrollment();
+
+    public Path getDataDir() {
+        return dataDir;
+    }
+
+    public void setDataDir(Path dataDir) {
+        this.dataDir = dataDir;
+    }
+
+    public @Nullable String getPublicBaseUrl() {
+        return publicBaseUrl;
+    }
+
+    public void setPublicBaseUrl(@Nullable String publicBaseUrl) {
+        this.publicBaseUrl = publicBaseUrl != null && publicBaseUrl.endsWith("/")
+                ? publicBaseUrl.substring(0, publicBaseUrl.length() - 1) : publicBaseUrl;
+    }
+
+    /** The public base URL, defaulting to https://localhost:&lt;httpsPort&gt;. */
+    public String publicBaseUrlOr(int httpsPort) {
+        return publicBaseUrl == null || publicBaseUrl.isBlank() ? "https://localhost:" + httpsPort : publicBaseUrl;
+    }
+
+    public @Nullable String getAdminToken() {
+        return adminToken;
+    }
+
+    public void setAdminToken(@Nullable String adminToken) {
+        this.adminToken = adminToken;
+    }
+
+    public String getCryptoProvider() {
+        return cryptoProvider;
+    }
+
+    public void setCryptoProvider(String cryptoProvider) {
+        this.cryptoProvider = cryptoProvider;
+    }
+
+    public int getMinRsaBits() {
+        return minRsaBits;
+    }
+
+    public void setMinRsaBits(int minRsaBits) {
+        this.minRsaBits = minRsaBits;
+    }
+
+    public Ca getCa() {
+        return ca;
+    }
+
+    public void setCa(Ca ca) {
+        this.ca = ca;
+    }
+
+    public Tls getTls() {
+        return tls;
+    }
+
+    public void setTls(Tls tls) {
+        this.tls = tls;
+    }
+
+    public Enrollment getEnrollment() {
+        return enrollment;
+    }
+
+    public void setEnrollment(Enrollment enrollment) {
+        this.enrollment = enrollment;
+    }
+
+    /** The CA: keystore passphrase, key choice, and import of an existing CA. */
+    public static class Ca {
+        /** Passphrase of the CA keystore (FLEETKEY_CA_PASSWORD). Empty: generated and kept 0600 in the data dir. */
+        @Nullable
+        private String password;
+        /** Curve of a newly created issuing CA key: P-256 (fast) or P-384. */
+        @Pattern(regexp = "P-256|P-384", message = "must be P-256 or P-384")
+        private String issuingCurve = "P-256";
+        /** PKCS#12 file of an existing issuing CA (key + chain up to the root) to import at first start. */
+        @Nullable
+        private Path importPkcs12;
+        @Nullable
+        private String importPkcs12Password;
+        /** PEM chain of an existing issuing CA (issuing first, root last) to import at first start. */
+        @Nullable
+        private Path importCertificateChain;
+        /** PEM PKCS#8 private key of that issuing CA, possibly encrypted. */
+        @Nullable
+        private Path importPrivateKey;
+        @Nullable
+        private String importPrivateKeyPassword;
+
+        public @Nullable String getPassword() {
+            return password;
+        }
+
+        public void setPassword(@Nullable String password) {
+            this.password = password;
+        }
+
+        public String getIssuingCurve() {
+            return issuingCurve;
+        }
+
+        public void setIssuingCurve(String issuingCurve) {
+            this.issuingCurve = issuingCurve;
+        }
+
+        public @Nullable Path getImportPkcs12() {
+            return importPkcs12;
+        }
+
+        public void setImportPkcs12(@Nullable Path importPkcs12) {
+            this.importPkcs12 = importPkcs12;
+        }
+
+        public @Nullable String getImportPkcs12Password() {
+            return importPkcs12Password;
+        }
+
+        public void setImportPkcs12Password(@Nullable String importPkcs12Password) {
+            this.importPkcs12Password = importPkcs12Password;
+        }
+
+        public @Nullable Path getImportCertificateChain() {
+            return importCertificateChain;
+        }
+
+        public void setImportCertificateChain(@Nullable Path importCertificateChain) {
+            this.importCertificateChain = importCertificateChain;
+        }
+
+        public @Nullable Path getImportPrivateKey() {
+            return importPrivateKey;
+        }
+
+        public void setImportPrivateKey(@Nullable Path importPrivateKey) {
+            this.importPrivateKey = importPrivateKey;
+        }
+
+        public @Nullable String getImportPrivateKeyPassword() {
+            return importPrivateKeyPassword;
+        }
+
+        public void setImportPrivateKeyPassword(@Nullable String importPrivateKeyPassword) {
+            this.importPrivateKeyPassword = importPrivateKeyPassword;
+        }
+    }
+
+    /** The server's own TLS certificate, issued by the Fleetkey CA. */
+    public static class Tls {
+        /** DNS names and IP addresses the server certificate names. */
+        private List<String> hostnames = new ArrayList<>(List.of("localhost", "127.0.0.1", "::1"));
+
+        public List<String> getHostnames() {
+            return hostnames;
+        }
+
+        public void setHostnames(List<String> hostnames) {
+            this.hostnames = hostnames;
+        }
+    }
+
+    /** Enrollment behaviour common to every door. */
+    public static class Enrollment {
+        /** How long a new one-time enrollment token stays valid. */
+        @NotNull
+        private Duration tokenValidity = Duration.ofDays(7);
+        /**
+         * A repeated CSR with the same key within this window gets the certificate already
+         * issued, so a client that lost a response can retry safely. Zero turns it off.
+         */
+        @NotNull
+        private Duration retryWindow = Duration.ofMinutes(10);
+        /** Retry-After sent while a device waits for approval. */
+        @NotNull
+        private Duration approvalRetryAfter = Duration.ofSeconds(60);
+        /** Largest EST request body accepted, in bytes. */
+        @Min(1024)
+        private int maxRequestBytes = 32 * 1024;
+
+        public Duration getTokenValidity() {
+            return tokenValidity;
+        }
+
+        public void setTokenValidity(Duration tokenValidity) {
+            this.tokenValidity = tokenValidity;
+        }
+
+        public Duration getRetryWindow() {
+            return retryWindow;
+        }
+
+        public void setRetryWindow(Duration retryWindow) {
+            this.retryWindow = retryWindow;
+        }
+
+        public Duration getApprovalRetryAfter() {
+            return approvalRetryAfter;
+        }
+
+        public void setApprovalRetryAfter(Duration approvalRetryAfter) {
+            this.approvalRetryAfter = approvalRetryAfter;
+        }
+
+        public int getMaxRequestBytes() {
+            return maxRequestBytes;
+        }
+
+        public void setMaxRequestBytes(int maxRequestBytes) {
+            this.maxRequestBytes = maxRequestBytes;
+        }
+    }
+}

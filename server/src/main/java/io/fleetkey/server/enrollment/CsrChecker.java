@@ -1,0 +1,141 @@
+package io.fleetkey.server.enrollment;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.protocol.FailureCode;
+import io.fleetkey.server.authority.CryptoProvider;
+import io.fleetkey.server.policy.KeyPolicy;
+import io.fleetkey.server.util.Digests;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.operator.ContentVerifierProvider;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+
+/**
+ * First stage of the pipeline, before anything is looked up: the CSR must parse, carry an
+ * allowed key, be signed by that key (proof of possession, RFC 2986 §3 / RFC 7030 §3.4), name
+ * a device id in its CN, and ask for DNS names only. Thread-safe.
+ */
+final class CsrChecker {
+    private final KeyPolicy keyPolicy;
+    private final CryptoProvider provider;
+
+    CsrChecker(KeyPolicy keyPolicy, CryptoProvider provider) {
+        this.keyPolicy = keyPolicy;
+        this.provider = provider;
+    }
+
+    Outcome<ParsedCsr> check(byte[] der) {
+        PKCS10CertificationRequest csr;
+        try {
+            csr = new PKCS10CertificationRequest(der);
+            csr.getSubjectPublicKeyInfo().getAlgorithm(); // forces the lazy parts to parse
+        } catch (Exception e) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the body is not a DER-encoded PKCS#10 CSR"
+                    + (e.getMessage() != null ? " (" + e.getMessage() + ")" : ""));
+        }
+        KeyPolicy.KeyDescription key;
+        try {
+            key = keyPolicy.describe(csr.getSubjectPublicKeyInfo());
+        } catch (IllegalArgumentException e) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's public key cannot be read: " + e.getMessage());
+        }
+        if (key.type().isEmpty()) {
+            return Outcome.no(FailureCode.KEY_NOT_ALLOWED, key.name()
+                    + " is not allowed; use EC P-256, EC P-384, Ed25519 or RSA of 2048 bits or more");
+        }
+        if (!signatureValid(csr)) {
+            return Outcome.no(FailureCode.BAD_CSR_SIGNATURE,
+                    "the CSR's signature does not verify with its own public key (no proof of possession)");
+        }
+        RDN[] cns = csr.getSubject().getRDNs(BCStyle.CN);
+        if (cns.length != 1 || cns[0].isMultiValued()) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's subject must have exactly one CN, "
+                    + "the device id; it has " + cns.length);
+        }
+        String deviceId = IETFUtils.valueToString(cns[0].getFirst().getValue());
+        if (!DeviceIds.isValid(deviceId)) {
+            return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + printable(deviceId)
+                    + "' is not a device id: " + DeviceIds.rule());
+        }
+        Outcome<List<String>> dns = requestedDnsNames(csr);
+        if (dns instanceof Outcome.No<List<String>> no) {
+            return new Outcome.No<>(no.refused());
+        }
+        return Outcome.ok(new ParsedCsr(csr, deviceId, csr.getSubjectPublicKeyInfo(),
+                publicKeySha256(csr), ((Outcome.Ok<List<String>>) dns).value()));
+    }
+
+    /** Checks the profile-specific part of the key policy. */
+    Optional<String> checkKeyForProfile(ParsedCsr csr, io.fleetkey.server.policy.CertificateProfile profile) {
+        return keyPolicy.check(csr.publicKey(), profile);
+    }
+
+    static String publicKeySha256(PKCS10CertificationRequest csr) {
+        try {
+            return Digests.sha256Hex(csr.getSubjectPublicKeyInfo().getEncoded("DER"));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot encode a parsed public key", e);
+        }
+    }
+
+    private boolean signatureValid(PKCS10CertificationRequest csr) {
+        try {
+            JcaContentVerifierProviderBuilder builder = new JcaContentVerifierProviderBuilder();
+            if (provider.name() != null) {
+                builder.setProvider(provider.name());
+            }
+            ContentVerifierProvider verifier = builder.build(csr.getSubjectPublicKeyInfo());
+            return csr.isSignatureValid(verifier);
+        } catch (Exception e) {
+            return false; // unknown signature algorithm or unusable key: no proof either way
+        }
+    }
+
+    private static Outcome<List<String>> requestedDnsNames(PKCS10CertificationRequest csr) {
+        List<String> names = new ArrayList<>();
+        for (Attribute attribute : csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
+            for (ASN1Encodable value : attribute.getAttributeValues()) {
+                Extensions extensions;
+                try {
+                    extensions = Extensions.getInstance(value);
+                } catch (IllegalArgumentException e) {
+                    return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's extensionRequest is malformed");
+                }
+                Extension san = extensions.getExtension(Extension.subjectAlternativeName);
+                if (san == null) {
+                    continue;
+                }
+                for (GeneralName name : GeneralNames.getInstance(san.getParsedValue()).getNames()) {
+                    if (name.getTagNo() != GeneralName.dNSName) {
+                        return Outcome.no(FailureCode.POLICY_VIOLATION,
+                                "only DNS names may be requested as subject alternative names");
+                    }
+                    names.add(name.getName().toString());
+                }
+            }
+        }
+        return Outcome.ok(List.copyOf(names));
+    }
+
+    static String printable(String s) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < s.length() && i < 80; i++) {
+            char c = s.charAt(i);
+            out.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return out.toString();
+    }
+}

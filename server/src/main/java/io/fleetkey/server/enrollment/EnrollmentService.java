@@ -1,0 +1,411 @@
+package io.fleetkey.server.enrollment;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import io.fleetkey.protocol.FailureCode;
+import io.fleetkey.server.authority.CertificateAuthority;
+import io.fleetkey.server.authority.CryptoProvider;
+import io.fleetkey.server.enrollment.EnrollmentResult.Issued;
+import io.fleetkey.server.enrollment.EnrollmentResult.Pending;
+import io.fleetkey.server.enrollment.EnrollmentResult.Refused;
+import io.fleetkey.server.policy.CertificateProfile;
+import io.fleetkey.server.policy.KeyPolicy;
+import io.fleetkey.server.policy.ProfileCatalog;
+import io.fleetkey.server.registry.AuditLog;
+import io.fleetkey.server.registry.AuditLog.AuditEvent;
+import io.fleetkey.server.registry.CertificateRepository;
+import io.fleetkey.server.registry.CertificateStatus;
+import io.fleetkey.server.registry.Device;
+import io.fleetkey.server.registry.DeviceRepository;
+import io.fleetkey.server.registry.DeviceStatus;
+import io.fleetkey.server.registry.DuplicateKeyException;
+import io.fleetkey.server.registry.EnrollmentGroup;
+import io.fleetkey.server.registry.EnrollmentToken;
+import io.fleetkey.server.registry.GroupRepository;
+import io.fleetkey.server.registry.IssuedCertificate;
+import io.fleetkey.server.registry.TokenRepository;
+import io.fleetkey.server.registry.Transactions;
+import io.fleetkey.server.util.Digests;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.est.AttrOrOID;
+import org.bouncycastle.asn1.est.CsrAttrs;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one enrollment service every door calls (RFC 7030 semantics, no transport types).
+ * Issuance is a fixed pipeline: check the CSR → authenticate from what the channel proved →
+ * device status → profile and group policy → approval → repeat detection → sign and record in
+ * one transaction → return. A certificate is committed to the registry before it is returned.
+ * Thread-safe; calls block on the database, so doors call it from a blocking executor.
+ */
+public final class EnrollmentService {
+    private static final Logger LOG = LoggerFactory.getLogger(EnrollmentService.class);
+
+    private final CertificateAuthority authority;
+    private final ProfileCatalog profiles;
+    private final CsrChecker csrChecker;
+    private final DeviceRepository devices;
+    private final GroupRepository groups;
+    private final CertificateRepository certificates;
+    private final TokenRepository tokens;
+    private final AuditLog audit;
+    private final Transactions transactions;
+    private final Clock clock;
+    private final Settings settings;
+    private final byte[] csrAttributes;
+
+    /**
+     * @param retryWindow        a repeated CSR with the same key within this window gets the earlier certificate
+     * @param approvalRetryAfter Retry-After while waiting for approval
+     */
+    public record Settings(Duration retryWindow, Duration approvalRetryAfter) {
+    }
+
+    public EnrollmentService(CertificateAuthority authority, ProfileCatalog profiles, KeyPolicy keyPolicy,
+                             CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
+                             CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
+                             Transactions transactions, Clock clock, Settings settings) {
+        this.authority = authority;
+        this.profiles = profiles;
+        this.csrChecker = new CsrChecker(keyPolicy, provider);
+        this.devices = devices;
+        this.groups = groups;
+        this.certificates = certificates;
+        this.tokens = tokens;
+        this.audit = audit;
+        this.transactions = transactions;
+        this.clock = clock;
+        this.settings = settings;
+        this.csrAttributes = encodeCsrAttributes();
+    }
+
+    /** RFC 7030 §4.1: the CA certificates a client should trust; issuing CA first, root last. */
+    public List<X509Certificate> caCertificates() {
+        return authority.chain();
+    }
+
+    /** RFC 7030 §4.5: DER CsrAttrs telling clients what to put in a CSR. */
+    public byte[] csrAttributes() {
+        return csrAttributes.clone();
+    }
+
+    /** RFC 7030 §4.2.1 simpleenroll: a first certificate, or a new one for an enrolled device. */
+    public EnrollmentResult enroll(byte[] csrDer, ChannelProof proof) {
+        Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
+        if (checked instanceof Outcome.No<ParsedCsr> no) {
+            return refuse(null, no.refused());
+        }
+        ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        if (proof instanceof ChannelProof.Token token) {
+            return enrollWithToken(csr, token);
+        }
+        if (proof instanceof ChannelProof.ClientCertificate cert) {
+            if (isIssuedByUs(cert)) {
+                return renew(csr, cert); // RFC 7030 §3.3.2: a current certificate may authenticate simpleenroll too
+            }
+            return enrollWithFactoryIdentity(csr, cert);
+        }
+        return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
+                "first enrollment needs HTTP Basic authentication with the device id and its one-time "
+                        + "enrollment token, or a factory (IDevID) client certificate"));
+    }
+
+    /** RFC 7030 §4.2.2 simplereenroll: renewal authenticated by the device's current certificate. */
+    public EnrollmentResult reenroll(byte[] csrDer, ChannelProof proof) {
+        Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
+        if (checked instanceof Outcome.No<ParsedCsr> no) {
+            return refuse(null, no.refused());
+        }
+        ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        if (!(proof instanceof ChannelProof.ClientCertificate cert) || !isIssuedByUs(cert)) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
+                    "re-enrollment needs the device's current Fleetkey certificate as TLS client certificate"));
+        }
+        return renew(csr, cert);
+    }
+
+    private EnrollmentResult enrollWithToken(ParsedCsr csr, ChannelProof.Token proof) {
+        if (!proof.deviceId().equals(csr.deviceId())) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '"
+                    + csr.deviceId() + "' is not the authenticated device '" + CsrChecker.printable(proof.deviceId()) + "'"));
+        }
+        Optional<Device> device = devices.find(csr.deviceId());
+        if (device.isEmpty()) {
+            return unknownDevice(csr.deviceId());
+        }
+        Optional<EnrollmentToken> stored = tokens.find(csr.deviceId());
+        String presented = Digests.sha256Hex(proof.secret());
+        if (stored.isEmpty() || !Digests.sameDigest(stored.get().tokenSha256(), presented)) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
+                    "the enrollment token is not valid for device '" + csr.deviceId() + "'"));
+        }
+        if (device.get().status() == DeviceStatus.REVOKED) {
+            return revoked(csr.deviceId());
+        }
+        EnrollmentToken token = stored.get();
+        if (token.usedAt() != null) {
+            // A retry after a lost response: same token, same key → the certificate it already bought.
+            Optional<IssuedCertificate> earlier = token.usedSerial() == null ? Optional.empty()
+                    : certificates.find(token.usedSerial());
+            if (earlier.isPresent() && earlier.get().publicKeySha256().equals(csr.publicKeySha256())
+                    && earlier.get().status() == CertificateStatus.GOOD) {
+                return repeated(earlier.get());
+            }
+            return refuse(csr.deviceId(), new Refused(FailureCode.TOKEN_USED, "the enrollment token of device '"
+                    + csr.deviceId() + "' was already used; ask a fleet manager for a new one"));
+        }
+        if (!clock.instant().isBefore(token.expiresAt())) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.TOKEN_EXPIRED, "the enrollment token of device '"
+                    + csr.deviceId() + "' expired at " + token.expiresAt() + "; ask a fleet manager for a new one"));
+        }
+        return authorizeAndIssue(csr, device.get(), token.tokenSha256(), "token");
+    }
+
+    private EnrollmentResult enrollWithFactoryIdentity(ParsedCsr csr, ChannelProof.ClientCertificate proof) {
+        Optional<Device> device = devices.find(csr.deviceId());
+        if (device.isEmpty()) {
+            return unknownDevice(csr.deviceId());
+        }
+        EnrollmentGroup group = groups.find(device.get().group()).orElseThrow();
+        if (group.makerCas().isEmpty()) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
+                    "group '" + group.name() + "' has no maker CA registered, so factory certificates are not "
+                            + "accepted; a fleet manager can add one with PATCH /api/v1/groups/" + group.name()));
+        }
+        Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(), group.makerCas(), clock.instant());
+        if (chainProblem.isPresent()) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
+                    "the client certificate '" + proof.leaf().getSubjectX500Principal().getName()
+                            + "' is not a factory identity of group '" + group.name() + "': " + chainProblem.get()));
+        }
+        if (!factoryIdentityNames(proof.leaf(), csr.deviceId())) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.SUBJECT_MISMATCH, "the factory certificate '"
+                    + proof.leaf().getSubjectX500Principal().getName() + "' names neither in its CN nor in its "
+                    + "serialNumber the device '" + csr.deviceId() + "' the CSR asks for"));
+        }
+        if (device.get().status() == DeviceStatus.REVOKED) {
+            return revoked(csr.deviceId());
+        }
+        Optional<IssuedCertificate> earlier = recentCertificateForKey(csr);
+        if (earlier.isPresent()) {
+            return repeated(earlier.get());
+        }
+        return authorizeAndIssue(csr, device.get(), null, "factory certificate "
+                + proof.leaf().getSerialNumber().toString(16));
+    }
+
+    private EnrollmentResult renew(ParsedCsr csr, ChannelProof.ClientCertificate proof) {
+        Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(),
+                List.of(authority.chain().get(0)), clock.instant());
+        if (chainProblem.isPresent()) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
+                    "the client certificate cannot authenticate a renewal: " + chainProblem.get()));
+        }
+        String serial = proof.leaf().getSerialNumber().toString(16);
+        Optional<IssuedCertificate> current = certificates.find(serial);
+        if (current.isEmpty() || current.get().deviceId() == null) {
+            return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
+                    "the client certificate " + serial + " is not a device certificate in the registry"));
+        }
+        String deviceId = current.get().deviceId();
+        if (current.get().status() == CertificateStatus.REVOKED) {
+            return revoked(deviceId);
+        }
+        Device device = devices.find(deviceId).orElseThrow();
+        if (device.status() == DeviceStatus.REVOKED) {
+            return revoked(deviceId);
+        }
+        if (!deviceId.equals(csr.deviceId())) {
+            // RFC 7030 §4.2.2: the subject of a re-enrollment is that of the current certificate.
+            return refuse(csr.deviceId(), new Refused(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '"
+                    + csr.deviceId() + "' differs from the authenticated device '" + deviceId + "'"));
+        }
+        Optional<IssuedCertificate> earlier = recentCertificateForKey(csr);
+        if (earlier.isPresent() && !earlier.get().serialHex().equals(serial)) {
+            return repeated(earlier.get());
+        }
+        return issue(csr, device, null, "certificate " + serial, true);
+    }
+
+    /** Group policy and approval for a first enrollment, then issuance. */
+    private EnrollmentResult authorizeAndIssue(ParsedCsr csr, Device device, String tokenSha256, String authenticatedBy) {
+        EnrollmentGroup group = groups.find(device.group()).orElseThrow();
+        if (group.requireApproval() && device.status() != DeviceStatus.ENROLLED
+                && !csr.publicKeySha256().equals(device.approvedKeySha256())) {
+            Refused policy = checkPolicy(csr, group);
+            if (policy != null) {
+                return refuse(csr.deviceId(), policy);
+            }
+            if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != DeviceStatus.PENDING_APPROVAL) {
+                transactions.inTransaction(() -> {
+                    devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
+                    devices.updateStatus(device.deviceId(), DeviceStatus.PENDING_APPROVAL);
+                    audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
+                            device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()));
+                    return null;
+                });
+            }
+            return new Pending(settings.approvalRetryAfter(), "device '" + device.deviceId()
+                    + "' waits for a fleet manager's approval");
+        }
+        return issue(csr, device, tokenSha256, authenticatedBy, false);
+    }
+
+    private EnrollmentResult issue(ParsedCsr csr, Device device, String tokenSha256, String authenticatedBy,
+                                   boolean renewal) {
+        EnrollmentGroup group = groups.find(device.group()).orElseThrow();
+        Refused policy = checkPolicy(csr, group);
+        if (policy != null) {
+            return refuse(csr.deviceId(), policy);
+        }
+        CertificateProfile profile = profiles.find(group.profile()).orElseThrow();
+        CertificateAuthority.LeafRequest leaf = new CertificateAuthority.LeafRequest(subjectFor(device.deviceId()),
+                csr.publicKey(), profile.validity(), profile.extendedKeyUsages(), csr.dnsNames(), List.of());
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf, tokenSha256,
+                        authenticatedBy, renewal));
+            } catch (DuplicateKeyException e) {
+                if (attempt >= 2) {
+                    throw e;
+                }
+                // A 127-bit serial collided (or a concurrent insert raced): draw a new one.
+            }
+        }
+    }
+
+    /** Runs inside one transaction: nothing leaves unless all of it commits. */
+    private EnrollmentResult signAndRecord(ParsedCsr csr, Device device, CertificateProfile profile,
+                                           CertificateAuthority.LeafRequest leaf, String tokenSha256,
+                                           String authenticatedBy, boolean renewal) {
+        Instant now = clock.instant();
+        BigInteger serial = CertificateAuthority.newSerialNumber();
+        String serialHex = serial.toString(16);
+        if (tokenSha256 != null && !tokens.spend(device.deviceId(), tokenSha256, now, serialHex)) {
+            return new Refused(FailureCode.TOKEN_USED, "the enrollment token of device '" + device.deviceId()
+                    + "' was used by a concurrent request");
+        }
+        X509Certificate certificate = authority.issue(leaf, serial, now);
+        certificates.insert(new IssuedCertificate(serialHex, device.deviceId(),
+                certificate.getSubjectX500Principal().getName(), profile.name(), csr.publicKeySha256(),
+                certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant(), now,
+                CertificateStatus.GOOD, null, io.fleetkey.protocol.Certificates.toDer(certificate)));
+        if (device.status() != DeviceStatus.ENROLLED) {
+            devices.updateStatus(device.deviceId(), DeviceStatus.ENROLLED);
+        }
+        audit.append(new AuditEvent(now, "device:" + device.deviceId(), renewal ? "certificate.renewed" : "certificate.issued",
+                device.deviceId(), "serial " + serialHex + ", profile " + profile.name() + ", authenticated by "
+                + authenticatedBy));
+        LOG.info("Issued certificate {} to device {} (profile {}, {})", serialHex, device.deviceId(),
+                profile.name(), renewal ? "renewal" : "enrollment");
+        return new Issued(certificate, authority.chain(), false);
+    }
+
+    /** Profile key rules and group DNS policy; null when the CSR is allowed. */
+    private Refused checkPolicy(ParsedCsr csr, EnrollmentGroup group) {
+        CertificateProfile profile = profiles.find(group.profile()).orElse(null);
+        if (profile == null) {
+            return new Refused(FailureCode.POLICY_VIOLATION, "group '" + group.name() + "' names profile '"
+                    + group.profile() + "', which is not configured");
+        }
+        Optional<String> keyProblem = csrChecker.checkKeyForProfile(csr, profile);
+        if (keyProblem.isPresent()) {
+            return new Refused(FailureCode.KEY_NOT_ALLOWED, keyProblem.get());
+        }
+        if (!csr.dnsNames().isEmpty()) {
+            if (!profile.allowDnsNames()) {
+                return new Refused(FailureCode.POLICY_VIOLATION, "profile '" + profile.name()
+                        + "' does not allow DNS names; remove the subjectAltName from the CSR");
+            }
+            for (String name : csr.dnsNames()) {
+                if (!group.allowsDnsName(name)) {
+                    return new Refused(FailureCode.POLICY_VIOLATION, "DNS name '" + CsrChecker.printable(name)
+                            + "' is not allowed for group '" + group.name() + "' (allowed: " + group.allowedDnsNames() + ")");
+                }
+            }
+        }
+        return null;
+    }
+
+    private Optional<IssuedCertificate> recentCertificateForKey(ParsedCsr csr) {
+        if (settings.retryWindow().isZero()) {
+            return Optional.empty();
+        }
+        Instant since = clock.instant().minus(settings.retryWindow());
+        return certificates.forDevice(csr.deviceId()).stream()
+                .filter(c -> c.status() == CertificateStatus.GOOD)
+                .filter(c -> c.publicKeySha256().equals(csr.publicKeySha256()))
+                .filter(c -> c.issuedAt().isAfter(since))
+                .findFirst();
+    }
+
+    private boolean isIssuedByUs(ChannelProof.ClientCertificate proof) {
+        return proof.leaf().getIssuerX500Principal().equals(authority.chain().get(0).getSubjectX500Principal());
+    }
+
+    private static boolean factoryIdentityNames(X509Certificate idevid, String deviceId) {
+        X500Name subject = X500Name.getInstance(idevid.getSubjectX500Principal().getEncoded());
+        for (var oid : new ASN1ObjectIdentifier[]{BCStyle.CN, BCStyle.SERIALNUMBER}) {
+            for (var rdn : subject.getRDNs(oid)) {
+                if (deviceId.equals(IETFUtils.valueToString(rdn.getFirst().getValue()))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private EnrollmentResult repeated(IssuedCertificate earlier) {
+        LOG.info("Returning certificate {} again to device {}: repeated request with the same key",
+                earlier.serialHex(), earlier.deviceId());
+        return new Issued(io.fleetkey.protocol.Certificates.fromDer(earlier.der()), authority.chain(), true);
+    }
+
+    private EnrollmentResult unknownDevice(String deviceId) {
+        return refuse(deviceId, new Refused(FailureCode.UNKNOWN_DEVICE, "device '" + deviceId
+                + "' is not registered; a fleet manager registers it with POST /api/v1/devices"));
+    }
+
+    private EnrollmentResult revoked(String deviceId) {
+        return refuse(deviceId, new Refused(FailureCode.DEVICE_REVOKED, "device '" + deviceId
+                + "' is revoked and cannot enroll"));
+    }
+
+    private static EnrollmentResult refuse(String deviceId, Refused refused) {
+        RejectedTraffic.log(deviceId, refused);
+        return refused;
+    }
+
+    private static X500Name subjectFor(String deviceId) {
+        return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
+    }
+
+    private static byte[] encodeCsrAttributes() {
+        // RFC 7030 §4.5.2: ask for ECDSA with SHA-256 over a P-256 key.
+        CsrAttrs attrs = new CsrAttrs(new AttrOrOID[]{
+            new AttrOrOID(X9ObjectIdentifiers.ecdsa_with_SHA256),
+            new AttrOrOID(new Attribute(X9ObjectIdentifiers.id_ecPublicKey, new DERSet(SECObjectIdentifiers.secp256r1)))
+        });
+        try {
+            return attrs.getEncoded("DER");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode CSR attributes", e);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package io.fleetkey.server.enrollment;
+
+import java.util.List;
+
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+
+/**
+ * A CSR that parsed and whose signature verified with its own key (proof of possession).
+ *
+ * @param deviceId        the subject's CN
+ * @param publicKeySha256 SHA-256 (hex) of the SubjectPublicKeyInfo, the key's fingerprint in the registry
+ * @param dnsNames        DNS SANs requested through the extensionRequest attribute
+ */
+public record ParsedCsr(PKCS10CertificationRequest request, String deviceId, SubjectPublicKeyInfo publicKey,
+                        String publicKeySha256, List<String> dnsNames) {
+}

@@ -1,0 +1,39 @@
+package io.fleetkey.server.enrollment;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Refused requests go to their own logger ({@code io.fleetkey.rejected}), at most
+ * {@value #PER_SECOND} lines a second, so a flood of bad requests cannot flood the log.
+ * Never logs tokens, keys or CSR bytes.
+ */
+final class RejectedTraffic {
+    static final int PER_SECOND = 20;
+    private static final Logger LOG = LoggerFactory.getLogger("io.fleetkey.rejected");
+    private static final AtomicLong WINDOW = new AtomicLong();
+    private static final AtomicLong COUNT = new AtomicLong();
+    private static final AtomicLong DROPPED = new AtomicLong();
+
+    private RejectedTraffic() {
+    }
+
+    static void log(String deviceId, EnrollmentResult.Refused refused) {
+        long second = System.currentTimeMillis() / 1000;
+        long window = WINDOW.get();
+        if (window != second && WINDOW.compareAndSet(window, second)) {
+            COUNT.set(0);
+            long dropped = DROPPED.getAndSet(0);
+            if (dropped > 0) {
+                LOG.warn("{} refused requests were not logged in the last second(s)", dropped);
+            }
+        }
+        if (COUNT.incrementAndGet() <= PER_SECOND) {
+            LOG.info("Refused {} for device {}: {}", refused.code(), deviceId == null ? "?" : deviceId, refused.reason());
+        } else {
+            DROPPED.incrementAndGet();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.fleetkey.server.persistence;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.fleetkey.server.registry.Device;
+import io.fleetkey.server.registry.DeviceFilter;
+import io.fleetkey.server.registry.DeviceRepository;
+import io.fleetkey.server.registry.DeviceStatus;
+import io.fleetkey.server.registry.Page;
+import jakarta.inject.Singleton;
+
+@Singleton
+public final class JdbcDeviceRepository implements DeviceRepository {
+    private static final String COLUMNS =
+            "device_id, group_name, status, pending_key_sha256, approved_key_sha256, created_at, updated_at";
+
+    private final JdbcTransactions tx;
+    private final Clock clock;
+
+    public JdbcDeviceRepository(JdbcTransactions tx, Clock clock) {
+        this.tx = tx;
+        this.clock = clock;
+    }
+
+    @Override
+    public Optional<Device> find(String deviceId) {
+        return tx.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM devices WHERE device_id = ?")) {
+                ps.setString(1, deviceId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(map(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public void insertAll(List<Device> devices) {
+        tx.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO devices (" + COLUMNS
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                for (Device d : devices) {
+                    ps.setString(1, d.deviceId());
+                    ps.setString(2, d.group());
+                    ps.setString(3, d.status().name());
+                    ps.setString(4, d.pendingKeySha256());
+                    ps.setString(5, d.approvedKeySha256());
+                    Sql.setInstant(ps, 6, d.createdAt());
+                    Sql.setInstant(ps, 7, d.updatedAt());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            } catch (java.sql.BatchUpdateException e) {
+                throw e.getNextException() != null ? e.getNextException() : e;
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void updateStatus(String deviceId, DeviceStatus status) {
+        update("UPDATE devices SET status = ?, updated_at = ? WHERE device_id = ?", status.name(), deviceId);
+    }
+
+    @Override
+    public void setPendingKey(String deviceId, String publicKeySha256) {
+        update("UPDATE devices SET pending_key_sha256 = ?, updated_at = ? WHERE device_id = ?", publicKeySha256, deviceId);
+    }
+
+    @Override
+    public void setApprovedKey(String deviceId, String publicKeySha256) {
+        update("UPDATE devices SET approved_key_sha256 = ?, updated_at = ? WHERE device_id = ?", publicKeySha256, deviceId);
+    }
+
+    private void update(String sql, String value, String deviceId) {
+        tx.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, value);
+                Sql.setInstant(ps, 2, clock.instant());
+                ps.setString(3, deviceId);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public Page<Device> list(DeviceFilter filter, int page, int size) {
+        StringBuilder where = new StringBuilder(" WHERE 1 = 1");
+        List<String> args = new ArrayList<>();
+        if (filter.group() != null) {
+            where.append(" AND group_name = ?");
+            args.add(filter.group());
+        }
+        if (filter.status() != null) {
+            where.append(" AND status = ?");
+            args.add(filter.status().name());
+        }
+        if (filter.idPrefix() != null) {
+            where.append(" AND device_id LIKE ? ESCAPE '!'");
+            args.add(filter.idPrefix().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
+        }
+        return tx.withConnection(c -> {
+            long total;
+            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM devices" + where)) {
+                bind(ps, args);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    total = rs.getLong(1);
+                }
+            }
+            List<Device> items = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM devices" + where
+                    + " ORDER BY device_id LIMIT ? OFFSET ?")) {
+                bind(ps, args);
+                ps.setInt(args.size() + 1, size);
+                ps.setLong(args.size() + 2, (long) page * size);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        items.add(map(rs));
+                    }
+                }
+            }
+            return new Page<>(items, page, size, total);
+        });
+    }
+
+    private static void bind(PreparedStatement ps, List<String> args) throws SQLException {
+        for (int i = 0; i < args.size(); i++) {
+            ps.setString(i + 1, args.get(i));
+        }
+    }
+
+    private static Device map(ResultSet rs) throws SQLException {
+        return new Device(rs.getString("device_id"), rs.getString("group_name"),
+                DeviceStatus.valueOf(rs.getString("status")), rs.getString("pending_key_sha256"),
+                rs.getString("approved_key_sha256"), Sql.getInstant(rs, "created_at"),
+                Sql.getInstant(rs, "updated_at"));
+    }
+}

@@ -1,0 +1,79 @@
+package io.fleetkey.server.persistence;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.function.Supplier;
+
+import javax.sql.DataSource;
+
+import io.fleetkey.server.registry.Transactions;
+import jakarta.inject.Singleton;
+
+/**
+ * {@link Transactions} over a JDBC {@link DataSource}: the transaction's connection is bound
+ * to the calling thread, and every Jdbc repository uses it through {@link #withConnection}.
+ */
+@Singleton
+public final class JdbcTransactions implements Transactions {
+    private final DataSource dataSource;
+    private final ThreadLocal<Connection> current = new ThreadLocal<>();
+
+    public JdbcTransactions(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Work on a connection: the thread's transaction if one is open, else a fresh auto-commit one. */
+    public interface SqlWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    @Override
+    public <T> T inTransaction(Supplier<T> work) {
+        if (current.get() != null) {
+            return work.get();
+        }
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            current.set(connection);
+            try {
+                T result = work.get();
+                connection.commit();
+                return result;
+            } catch (RuntimeException | Error e) {
+                rollbackQuietly(connection, e);
+                throw e;
+            } catch (Exception e) {
+                rollbackQuietly(connection, e);
+                throw new RegistryException("transaction failed", e);
+            } finally {
+                current.remove();
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new RegistryException("registry unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs SQL on the thread's transaction, or on its own auto-commit connection. */
+    public <T> T withConnection(SqlWork<T> work) {
+        Connection bound = current.get();
+        try {
+            if (bound != null) {
+                return work.run(bound);
+            }
+            try (Connection connection = dataSource.getConnection()) {
+                return work.run(connection);
+            }
+        } catch (SQLException e) {
+            throw SqlErrors.translate(e);
+        }
+    }
+
+    private static void rollbackQuietly(Connection connection, Throwable cause) {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}

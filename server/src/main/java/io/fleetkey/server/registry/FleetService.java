@@ -1,0 +1,246 @@
+package io.fleetkey.server.registry;
+
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.server.policy.ProfileCatalog;
+import io.fleetkey.server.registry.AuditLog.AuditEvent;
+import io.fleetkey.server.util.Digests;
+
+/**
+ * What fleet managers do to groups and devices: the transport-neutral half of the admin API.
+ * Every change is audited with the acting API token's name. Thread-safe.
+ */
+public final class FleetService {
+    /** Largest batch of one bulk registration. */
+    public static final int MAX_BULK = 10_000;
+    private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern DNS_PATTERN = Pattern.compile("(\\*\\.)?([A-Za-z0-9-]{1,63}\\.)*[A-Za-z0-9-]{1,63}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final GroupRepository groups;
+    private final DeviceRepository devices;
+    private final TokenRepository tokens;
+    private final CertificateRepository certificates;
+    private final AuditLog audit;
+    private final Transactions transactions;
+    private final ProfileCatalog profiles;
+    private final Clock clock;
+    private final Duration tokenValidity;
+
+    public FleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
+                        CertificateRepository certificates, AuditLog audit, Transactions transactions,
+                        ProfileCatalog profiles, Clock clock, Duration tokenValidity) {
+        this.groups = groups;
+        this.devices = devices;
+        this.tokens = tokens;
+        this.certificates = certificates;
+        this.audit = audit;
+        this.transactions = transactions;
+        this.profiles = profiles;
+        this.clock = clock;
+        this.tokenValidity = tokenValidity;
+    }
+
+    /** A newly registered device and its one-time token, shown this once and stored only as a hash. */
+    public record Registration(String deviceId, String group, String enrollmentToken, Instant tokenExpiresAt) {
+        @Override
+        public String toString() {
+            return "Registration[deviceId=" + deviceId + ", group=" + group + "]";
+        }
+    }
+
+    /** A device with its certificate history (newest first) and recent audit events. */
+    public record DeviceDetail(Device device, List<IssuedCertificate> certificates, List<AuditEvent> events) {
+    }
+
+    /** Changes to a group; a null field stays as it is. */
+    public record GroupChange(String profile, List<X509Certificate> makerCas, Boolean requireApproval,
+                              List<String> allowedDnsNames) {
+    }
+
+    public EnrollmentGroup createGroup(String name, GroupChange settings, String actor) {
+        if (name == null || !GROUP_NAME.matcher(name).matches()) {
+            throw new FleetException(FleetException.Kind.INVALID,
+                    "group name must be 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'");
+        }
+        String profile = settings.profile() == null ? "device" : settings.profile();
+        EnrollmentGroup group = validated(new EnrollmentGroup(name, profile,
+                settings.makerCas() == null ? List.of() : settings.makerCas(),
+                settings.requireApproval() != null && settings.requireApproval(),
+                settings.allowedDnsNames() == null ? List.of() : settings.allowedDnsNames(), clock.instant()));
+        try {
+            transactions.inTransaction(() -> {
+                groups.insert(group);
+                audit.append(new AuditEvent(clock.instant(), actor, "group.created", null,
+                        "group " + name + ", profile " + profile + ", " + group.makerCas().size() + " maker CA(s)"));
+                return null;
+            });
+        } catch (DuplicateKeyException e) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "group '" + name + "' already exists");
+        }
+        return group;
+    }
+
+    public EnrollmentGroup updateGroup(String name, GroupChange change, String actor) {
+        EnrollmentGroup old = group(name);
+        EnrollmentGroup updated = validated(new EnrollmentGroup(name,
+                change.profile() != null ? change.profile() : old.profile(),
+                change.makerCas() != null ? change.makerCas() : old.makerCas(),
+                change.requireApproval() != null ? change.requireApproval() : old.requireApproval(),
+                change.allowedDnsNames() != null ? change.allowedDnsNames() : old.allowedDnsNames(),
+                old.createdAt()));
+        transactions.inTransaction(() -> {
+            groups.update(updated);
+            audit.append(new AuditEvent(clock.instant(), actor, "group.updated", null, "group " + name
+                    + ", profile " + updated.profile() + ", " + updated.makerCas().size() + " maker CA(s), approval "
+                    + (updated.requireApproval() ? "required" : "not required")));
+            return null;
+        });
+        return updated;
+    }
+
+    public EnrollmentGroup group(String name) {
+        return groups.find(name).orElseThrow(() -> new FleetException(FleetException.Kind.NOT_FOUND,
+                "group '" + name + "' does not exist"));
+    }
+
+    public List<EnrollmentGroup> groups() {
+        return groups.list();
+    }
+
+    /** Registers devices all together or not at all, each with a fresh one-time token. */
+    public List<Registration> register(List<String> deviceIds, String groupName, String actor) {
+        if (deviceIds.isEmpty()) {
+            throw new FleetException(FleetException.Kind.INVALID, "no device to register");
+        }
+        if (deviceIds.size() > MAX_BULK) {
+            throw new FleetException(FleetException.Kind.INVALID, "at most " + MAX_BULK
+                    + " devices can be registered in one request; split the batch");
+        }
+        group(groupName);
+        Set<String> seen = new HashSet<>();
+        for (String id : deviceIds) {
+            if (!DeviceIds.isValid(id)) {
+                throw new FleetException(FleetException.Kind.INVALID, "device id '" + String.valueOf(id)
+                        + "' is not valid: " + DeviceIds.rule());
+            }
+            if (!seen.add(id)) {
+                throw new FleetException(FleetException.Kind.INVALID, "device id '" + id + "' appears twice");
+            }
+        }
+        Instant now = clock.instant();
+        Instant expires = now.plus(tokenValidity);
+        List<Device> newDevices = new ArrayList<>();
+        List<Registration> registrations = new ArrayList<>();
+        for (String id : deviceIds) {
+            newDevices.add(new Device(id, groupName, DeviceStatus.REGISTERED, null, null, now, now));
+            registrations.add(new Registration(id, groupName, newToken(), expires));
+        }
+        try {
+            transactions.inTransaction(() -> {
+                devices.insertAll(newDevices);
+                for (Registration r : registrations) {
+                    tokens.put(new EnrollmentToken(r.deviceId(), Digests.sha256Hex(r.enrollmentToken()), expires, null, null));
+                    audit.append(new AuditEvent(now, actor, "device.registered", r.deviceId(), "group " + groupName));
+                }
+                return null;
+            });
+        } catch (DuplicateKeyException e) {
+            List<String> existing = deviceIds.stream().filter(id -> devices.find(id).isPresent()).limit(10).toList();
+            throw new FleetException(FleetException.Kind.CONFLICT, "already registered: " + existing
+                    + (existing.size() == 10 ? " and more" : "") + "; nothing was registered");
+        }
+        return registrations;
+    }
+
+    /** A new one-time token for a device that has not enrolled yet (the old one stops working). */
+    public Registration newEnrollmentToken(String deviceId, String actor) {
+        Device device = device(deviceId);
+        if (device.status() == DeviceStatus.REVOKED) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId + "' is revoked");
+        }
+        Instant now = clock.instant();
+        Registration r = new Registration(deviceId, device.group(), newToken(), now.plus(tokenValidity));
+        transactions.inTransaction(() -> {
+            tokens.put(new EnrollmentToken(deviceId, Digests.sha256Hex(r.enrollmentToken()), r.tokenExpiresAt(), null, null));
+            audit.append(new AuditEvent(now, actor, "device.token-issued", deviceId, "expires " + r.tokenExpiresAt()));
+            return null;
+        });
+        return r;
+    }
+
+    /** Approves the key a device is waiting with; its next request with that key is issued. */
+    public Device approve(String deviceId, String actor) {
+        Device device = device(deviceId);
+        if (device.status() != DeviceStatus.PENDING_APPROVAL || device.pendingKeySha256() == null) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
+                    + "' is not waiting for approval (status " + device.status() + ")");
+        }
+        transactions.inTransaction(() -> {
+            devices.setApprovedKey(deviceId, device.pendingKeySha256());
+            audit.append(new AuditEvent(clock.instant(), actor, "device.approved", deviceId,
+                    "key " + device.pendingKeySha256()));
+            return null;
+        });
+        return device(deviceId);
+    }
+
+    public Device device(String deviceId) {
+        return devices.find(deviceId).orElseThrow(() -> new FleetException(FleetException.Kind.NOT_FOUND,
+                "device '" + deviceId + "' is not registered"));
+    }
+
+    public DeviceDetail deviceDetail(String deviceId) {
+        Device device = device(deviceId);
+        return new DeviceDetail(device, certificates.forDevice(deviceId), audit.forDevice(deviceId, 50));
+    }
+
+    public Page<Device> devices(DeviceFilter filter, int page, int size) {
+        if (page < 0 || size < 1 || size > 1000) {
+            throw new FleetException(FleetException.Kind.INVALID, "page must be 0 or more and size 1 to 1000");
+        }
+        return devices.list(filter, page, size);
+    }
+
+    public Optional<IssuedCertificate> certificate(String serialHex) {
+        return certificates.find(serialHex);
+    }
+
+    private EnrollmentGroup validated(EnrollmentGroup group) {
+        if (profiles.find(group.profile()).isEmpty()) {
+            throw new FleetException(FleetException.Kind.INVALID, "profile '" + group.profile()
+                    + "' is not configured; configured profiles: " + profiles.names());
+        }
+        for (String dns : group.allowedDnsNames()) {
+            if (!DNS_PATTERN.matcher(dns).matches() || dns.length() > 253) {
+                throw new FleetException(FleetException.Kind.INVALID, "'" + dns
+                        + "' is not a DNS name or *.suffix pattern");
+            }
+        }
+        for (X509Certificate ca : group.makerCas()) {
+            if (ca.getBasicConstraints() < 0) {
+                throw new FleetException(FleetException.Kind.INVALID, "maker CA '"
+                        + ca.getSubjectX500Principal().getName() + "' is not a CA certificate (basicConstraints cA is not set)");
+            }
+        }
+        return group;
+    }
+
+    private static String newToken() {
+        byte[] bytes = new byte[24];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+}

@@ -1,0 +1,16 @@
+package io.fleetkey.server.registry;
+
+import java.time.Instant;
+
+/**
+ * A certificate the CA signed, as the registry keeps it.
+ *
+ * @param serialHex       serial number, lower-case hex without leading zeros
+ * @param deviceId        owning device, or null for the server's own TLS certificates
+ * @param publicKeySha256 SHA-256 (hex) of the certificate's SubjectPublicKeyInfo
+ */
+public record IssuedCertificate(String serialHex, String deviceId, String subject, String profile,
+                                String publicKeySha256, Instant notBefore, Instant notAfter,
+                                Instant issuedAt, CertificateStatus status, Instant revokedAt,
+                                byte[] der) {
+}

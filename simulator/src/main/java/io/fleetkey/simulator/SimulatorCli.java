@@ -1,0 +1,6 @@
+package io.fleetkey.simulator;
+
+public final class SimulatorCli {
+    public static void main(String[] args) {
+    }
+}
