@@ -9,6 +9,7 @@ import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTNamedCurves;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.RSAPublicKey;
+import org.bouncycastle.asn1.sec.SECNamedCurves;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.ECNamedCurveTable;
@@ -100,9 +101,14 @@ public final class KeyPolicy {
     }
 
     private static String curveName(ASN1ObjectIdentifier curve) {
-        String name = ECNamedCurveTable.getName(curve);
+        // SEC names first (secp192r1 rather than X9.62's prime192v1): they are what OpenSSL users type.
+        String name = SECNamedCurves.getName(curve);
         if (name == null) {
-            name = NISTNamedCurves.getName(curve);
+            name = ECNamedCurveTable.getName(curve);
+        }
+        String nist = NISTNamedCurves.getName(curve);
+        if (name != null && nist != null && !nist.equals(name)) {
+            name = name + " (" + nist + ")";
         }
         return name != null ? name : "curve " + curve.getId();
     }
