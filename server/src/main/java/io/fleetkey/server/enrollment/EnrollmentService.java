@@ -279,8 +279,15 @@ public final class EnrollmentService {
                 csr.publicKey(), profile.validity(), profile.extendedKeyUsages(), csr.dnsNames(), List.of());
         for (int attempt = 0; ; attempt++) {
             try {
-                return transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf, tokenSha256,
-                        authenticatedBy, renewal));
+                EnrollmentResult result = transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf,
+                        tokenSha256, authenticatedBy, renewal));
+                if (result instanceof Refused r && r.code() == FailureCode.TOKEN_USED) {
+                    // A concurrent request spent the token first; if it was this same CSR, answer as a retry.
+                    return tokens.find(device.deviceId()).map(EnrollmentToken::usedSerial).flatMap(certificates::find)
+                            .filter(c -> c.publicKeySha256().equals(csr.publicKeySha256()))
+                            .<EnrollmentResult>map(this::repeated).orElseGet(() -> refuse(device.deviceId(), r));
+                }
+                return result;
             } catch (DuplicateKeyException e) {
                 if (attempt >= 2) {
                     throw e;

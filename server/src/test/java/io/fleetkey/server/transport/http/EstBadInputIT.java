@@ -297,6 +297,55 @@ class EstBadInputIT {
         assertThat(stored.get().der()).isEqualTo(io.fleetkey.protocol.Certificates.toDer(cert));
     }
 
+    @Test
+    void concurrent_requests_with_one_token_get_one_certificate() throws Exception {
+        String id = newDeviceId();
+        String token = server.registerDevice(id, "sensors");
+        byte[] sameCsr = TestPki.csr(id, TestPki.p256());
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<HttpResponse<String>>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                answers.add(pool.submit(() -> server.est(client, "simpleenroll", sameCsr, id, token)));
+            }
+            java.util.Set<X509Certificate> certificates = new java.util.HashSet<>();
+            for (var answer : answers) {
+                certificates.add(TestServer.issuedCertificate(answer.get()));
+            }
+            assertThat(certificates).hasSize(1);
+        } finally {
+            pool.shutdown();
+        }
+        assertThat(server.context().getBean(CertificateRepository.class).forDevice(id)).hasSize(1);
+    }
+
+    @Test
+    void concurrent_requests_with_one_token_and_different_keys_get_one_certificate() throws Exception {
+        String id = newDeviceId();
+        String token = server.registerDevice(id, "sensors");
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<HttpResponse<String>>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                byte[] csr = TestPki.csr(id, TestPki.p256());
+                answers.add(pool.submit(() -> server.est(client, "simpleenroll", csr, id, token)));
+            }
+            int ok = 0;
+            for (var answer : answers) {
+                HttpResponse<String> r = answer.get();
+                if (r.statusCode() == 200) {
+                    ok++;
+                } else {
+                    assertRefused(r, 403, "TOKEN_USED", "used");
+                }
+            }
+            assertThat(ok).isEqualTo(1);
+        } finally {
+            pool.shutdown();
+        }
+        assertThat(server.context().getBean(CertificateRepository.class).forDevice(id)).hasSize(1);
+    }
+
     private static String pem(X509Certificate c) {
         return io.fleetkey.protocol.Certificates.toPem(List.of(c)).replace("\r", "").replace("\n", "\\n");
     }

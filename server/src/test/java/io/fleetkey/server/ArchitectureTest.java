@@ -1,0 +1,40 @@
+package io.fleetkey.server;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** The core stays transport-neutral: no HTTP, no SQL, no door in enrollment, policy, authority or registry. */
+class ArchitectureTest {
+    private static final JavaClasses CLASSES = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("io.fleetkey.server");
+
+    private static final String[] CORE = {"..server.enrollment..", "..server.policy..", "..server.authority..",
+        "..server.registry.."};
+
+    @Test
+    void core_does_not_use_http_or_transports() {
+        noClasses().that().resideInAnyPackage(CORE)
+                .should().dependOnClassesThat().resideInAnyPackage("io.micronaut.http..", "io.netty..",
+                        "..server.transport..", "..server.admin..", "org.eclipse.californium..", "org.eclipse.paho..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void core_does_not_use_sql() {
+        noClasses().that().resideInAnyPackage(CORE)
+                .should().dependOnClassesThat().resideInAnyPackage("java.sql..", "javax.sql..", "..server.persistence..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void doors_do_not_touch_the_database() {
+        noClasses().that().resideInAnyPackage("..server.transport..", "..server.admin..")
+                .should().dependOnClassesThat().resideInAnyPackage("java.sql..", "javax.sql..", "..server.persistence..")
+                .check(CLASSES);
+    }
+}
