@@ -97,6 +97,8 @@ public final class CaKeystore {
         }
         Path pwFile = passwordFile(settings.dataDir());
         if (Files.exists(pwFile)) {
+            LOG.warn("The CA passphrase is read from {}: set FLEETKEY_CA_PASSWORD from a secret store and delete "
+                    + "that file for production", pwFile.toAbsolutePath());
             return Files.readString(pwFile, StandardCharsets.UTF_8).trim().toCharArray();
         }
         if (keystoreExists) {

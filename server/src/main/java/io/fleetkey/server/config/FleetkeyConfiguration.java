@@ -117,7 +117,13 @@ public class FleetkeyConfiguration {
         this.enrollment = enrollment;
     }
 
+    /** An empty environment variable means "not set". */
+    static @Nullable Path unsetIfEmpty(@Nullable Path path) {
+        return path == null || path.toString().isEmpty() ? null : path;
+    }
+
     /** The CA: keystore passphrase, key choice, and import of an existing CA. */
+    @ConfigurationProperties("ca")
     public static class Ca {
         /** Passphrase of the CA keystore (FLEETKEY_CA_PASSWORD). Empty: generated and kept 0600 in the data dir. */
         @Nullable
@@ -160,7 +166,7 @@ public class FleetkeyConfiguration {
         }
 
         public void setImportPkcs12(@Nullable Path importPkcs12) {
-            this.importPkcs12 = importPkcs12;
+            this.importPkcs12 = unsetIfEmpty(importPkcs12);
         }
 
         public @Nullable String getImportPkcs12Password() {
@@ -176,7 +182,7 @@ public class FleetkeyConfiguration {
         }
 
         public void setImportCertificateChain(@Nullable Path importCertificateChain) {
-            this.importCertificateChain = importCertificateChain;
+            this.importCertificateChain = unsetIfEmpty(importCertificateChain);
         }
 
         public @Nullable Path getImportPrivateKey() {
@@ -184,7 +190,7 @@ public class FleetkeyConfiguration {
         }
 
         public void setImportPrivateKey(@Nullable Path importPrivateKey) {
-            this.importPrivateKey = importPrivateKey;
+            this.importPrivateKey = unsetIfEmpty(importPrivateKey);
         }
 
         public @Nullable String getImportPrivateKeyPassword() {
@@ -197,6 +203,7 @@ public class FleetkeyConfiguration {
     }
 
     /** The server's own TLS certificate, issued by the Fleetkey CA. */
+    @ConfigurationProperties("tls")
     public static class Tls {
         /** DNS names and IP addresses the server certificate names. */
         private List<String> hostnames = new ArrayList<>(List.of("localhost", "127.0.0.1", "::1"));
@@ -211,6 +218,7 @@ public class FleetkeyConfiguration {
     }
 
     /** Enrollment behaviour common to every door. */
+    @ConfigurationProperties("enrollment")
     public static class Enrollment {
         /** How long a new one-time enrollment token stays valid. */
         @NotNull
