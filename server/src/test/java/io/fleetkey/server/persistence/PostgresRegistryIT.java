@@ -1,0 +1,79 @@
+package io.fleetkey.server.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.UUID;
+
+import io.fleetkey.server.registry.CertificateRepository;
+import io.fleetkey.server.testing.Json;
+import io.fleetkey.server.testing.TestPki;
+import io.fleetkey.server.testing.TestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same migrations and repositories on a real PostgreSQL, the multi-node registry: a fresh
+ * database per run, the whole server on top, one enrollment end to end. Runs when
+ * FLEETKEY_TEST_POSTGRES_URL (a server URL such as jdbc:postgresql://localhost:5432/),
+ * _USER and _PASSWORD name a role that may create databases; .ci/run sets them.
+ */
+class PostgresRegistryIT {
+    private static final String URL = System.getenv("FLEETKEY_TEST_POSTGRES_URL");
+    private static final String USER = System.getenv("FLEETKEY_TEST_POSTGRES_USER");
+    private static final String PASSWORD = System.getenv("FLEETKEY_TEST_POSTGRES_PASSWORD");
+    private static String database;
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(URL != null && !URL.isBlank(), "FLEETKEY_TEST_POSTGRES_URL is not set: PostgreSQL test skipped");
+        database = "fleetkey_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        try (Connection c = DriverManager.getConnection(URL + "postgres", USER, PASSWORD);
+             Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+        server = TestServer.start(Map.of(
+                "datasources.default.url", URL + database,
+                "datasources.default.username", USER,
+                "datasources.default.password", PASSWORD));
+        server.createGroup("pg-meters", "device");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        if (database != null) {
+            try (Connection c = DriverManager.getConnection(URL + "postgres", USER, PASSWORD);
+                 Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + database);
+            }
+        }
+    }
+
+    @Test
+    void enrollment_is_recorded_in_postgresql() {
+        String token = server.registerDevice("pg-0001", "pg-meters");
+        KeyPair keys = TestPki.p256();
+        byte[] csr = TestPki.csr("pg-0001", keys);
+        X509Certificate cert = TestServer.issuedCertificate(server.est(server.client(), "simpleenroll", csr, "pg-0001", token));
+        assertThat(server.context().getBean(CertificateRepository.class).find(cert.getSerialNumber().toString(16)))
+                .hasValueSatisfying(c -> assertThat(c.deviceId()).isEqualTo("pg-0001"));
+        // A retry of the same CSR is answered from the registry, and the spent token stays spent.
+        assertThat(TestServer.issuedCertificate(server.est(server.client(), "simpleenroll", csr, "pg-0001", token)))
+                .isEqualTo(cert);
+        assertThat(server.est(server.client(), "simpleenroll", TestPki.csr("pg-0001", TestPki.p256()), "pg-0001", token)
+                .statusCode()).isEqualTo(403);
+        var page = Json.parse(server.api("GET", "/api/v1/devices?group=pg-meters&status=ENROLLED", null).body());
+        assertThat(page.get("total").asLong()).isEqualTo(1);
+    }
+}
