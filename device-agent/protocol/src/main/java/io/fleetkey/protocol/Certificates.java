@@ -24,7 +24,8 @@ import org.bouncycastle.util.Store;
 
 /**
  * DER, PEM and certs-only PKCS#7 codecs for certificates, shared by agent and server.
- * Decoders throw {@link IllegalArgumentException} with a readable reason on bad input.
+ * Decoders throw {@link IllegalArgumentException} with a readable reason on bad input; the
+ * reason never carries a library's internal message, so it can go to a client as it is.
  */
 public final class Certificates {
     private Certificates() {
@@ -35,7 +36,7 @@ public final class Certificates {
         try {
             return (X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException | ClassCastException e) {
-            throw new IllegalArgumentException("not a DER X.509 certificate: " + e.getMessage(), e);
+            throw new IllegalArgumentException("not a DER X.509 certificate", e);
         }
     }
 
@@ -78,7 +79,7 @@ public final class Certificates {
             }
             return result;
         } catch (CMSException | IOException | RuntimeException e) {
-            throw new IllegalArgumentException("not a certs-only PKCS#7: " + e.getMessage(), e);
+            throw new IllegalArgumentException("not a certs-only PKCS#7 (CMS SignedData)", e);
         }
     }
 
@@ -102,13 +103,13 @@ public final class Certificates {
             Object o;
             while ((o = parser.readObject()) != null) {
                 if (!(o instanceof X509CertificateHolder holder)) {
-                    throw new IllegalArgumentException("expected only CERTIFICATE blocks in PEM, found "
-                            + o.getClass().getSimpleName());
+                    throw new IllegalArgumentException("expected only CERTIFICATE blocks in PEM, found another "
+                            + "kind of block (a key or a request?)");
                 }
                 result.add(fromDer(holder.getEncoded()));
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("not valid PEM: " + e.getMessage(), e);
+            throw new IllegalArgumentException("a CERTIFICATE block is not a valid X.509 certificate", e);
         }
         if (result.isEmpty()) {
             throw new IllegalArgumentException("no CERTIFICATE block found in PEM text");

@@ -68,11 +68,11 @@ public class GroupController {
             return null;
         }
         List<X509Certificate> cas = new ArrayList<>();
-        for (String pem : pems) {
+        for (int i = 0; i < pems.size(); i++) {
             try {
-                cas.addAll(Certificates.fromPem(pem));
+                cas.addAll(Certificates.fromPem(pems.get(i)));
             } catch (IllegalArgumentException e) {
-                throw new FleetException(FleetException.Kind.INVALID, "makerCas: " + e.getMessage());
+                throw new FleetException(FleetException.Kind.INVALID, "makerCas[" + i + "]: " + e.getMessage());
             }
         }
         return cas;

@@ -29,10 +29,17 @@ public class ErrorBodies implements ErrorResponseProcessor<Map<String, Object>> 
         } else if (status == 415) {
             message = "unsupported Content-Type for this resource";
         } else {
-            message = context.getErrors().stream().findFirst().map(Error::getMessage)
+            message = context.getErrors().stream().findFirst().map(Error::getMessage).map(ErrorBodies::plain)
                     .orElse(base.getStatus().getReason());
         }
         body.put("message", message);
         return base.body(body);
+    }
+
+    /** Keeps the first line of a parser's message, without its source-location trailer. */
+    private static String plain(String message) {
+        int cut = message.indexOf("\n at [Source:");
+        String first = cut >= 0 ? message.substring(0, cut) : message;
+        return first.lines().findFirst().orElse(first);
     }
 }

@@ -43,14 +43,13 @@ final class CsrChecker {
             csr = new PKCS10CertificationRequest(der);
             csr.getSubjectPublicKeyInfo().getAlgorithm(); // forces the lazy parts to parse
         } catch (Exception e) {
-            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the body is not a DER-encoded PKCS#10 CSR"
-                    + (e.getMessage() != null ? " (" + e.getMessage() + ")" : ""));
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the body is not a DER-encoded PKCS#10 CSR");
         }
         KeyPolicy.KeyDescription key;
         try {
             key = keyPolicy.describe(csr.getSubjectPublicKeyInfo());
         } catch (IllegalArgumentException e) {
-            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's public key cannot be read: " + e.getMessage());
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's public key cannot be read");
         }
         if (key.type().isEmpty()) {
             return Outcome.no(FailureCode.KEY_NOT_ALLOWED, key.name()

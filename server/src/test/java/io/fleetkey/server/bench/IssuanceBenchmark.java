@@ -81,7 +81,7 @@ import org.slf4j.LoggerFactory;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 3, time = 5)
-@Fork(1)
+@Fork(value = 1, jvmArgs = {"-Xms1g", "-Xmx1g"})
 public class IssuanceBenchmark {
     private static final String GROUP = "bench";
     private static final String ACTOR = "benchmark";
@@ -91,7 +91,7 @@ public class IssuanceBenchmark {
     public String cryptoProvider;
 
     /** Devices registered and CSRs made in set-up: one per operation, across warm-up and measurement. */
-    @Param("80000")
+    @Param("60000")
     public int poolSize;
 
     /** {@code file}: the core's INFO lines go to a log file as a server's would; {@code off}: dropped. */

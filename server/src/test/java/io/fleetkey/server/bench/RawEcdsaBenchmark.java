@@ -44,7 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 3, time = 5)
-@Fork(1)
+@Fork(value = 1, jvmArgs = {"-Xms1g", "-Xmx1g"})
 public class RawEcdsaBenchmark {
     private static final String ALGORITHM = "SHA256withECDSA";
     private static final int POOL = 4096; // a power of two: the index wraps with a mask

@@ -20,6 +20,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Body;
@@ -115,7 +116,23 @@ public class EstController {
                     .body(pending.reason() + "\n");
         }
         EnrollmentResult.Refused refused = (EnrollmentResult.Refused) result;
+        if (refused.code() == FailureCode.NOT_AUTHENTICATED && proof.get() instanceof ChannelProof.None) {
+            return challenge(refused.reason());
+        }
         return refused(refused.code(), refused.reason());
+    }
+
+    /**
+     * A request that offered no credentials at all gets a bare challenge (RFC 7235 §3.1): 401,
+     * WWW-Authenticate, and the reason in a header, with an empty body. Clients that send
+     * credentials only when challenged (Bouncy Castle's EST client among them) close the
+     * challenge without reading a body, so a body there would break their second round.
+     */
+    private static HttpResponse<String> challenge(String reason) {
+        return HttpResponse.<String>status(HttpStatus.UNAUTHORIZED)
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"fleetkey-est\"")
+                .header("Fleetkey-Error", FailureCode.NOT_AUTHENTICATED.name())
+                .header("Fleetkey-Reason", reason);
     }
 
     static MutableHttpResponse<String> refused(FailureCode code, String reason) {
