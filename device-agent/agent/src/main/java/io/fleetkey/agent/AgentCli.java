@@ -1,6 +1,377 @@
 package io.fleetkey.agent;
 
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+
+import io.fleetkey.agent.Arguments.UsageException;
+import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.protocol.FailureCode;
+
+/**
+ * The agent's command line: {@code enroll} and {@code renew}. Expected failures end with one
+ * message that says what to do and a non-zero exit status; stack traces are for bugs only.
+ * Tokens and keys are never printed.
+ */
 public final class AgentCli {
+    /** Exit statuses, documented in {@link #USAGE}. */
+    static final int OK = 0;
+    static final int REFUSED = 1;
+    static final int USAGE = 2;
+    static final int PENDING = 3;
+    static final int UNREACHABLE = 4;
+    static final int LOCAL_PROBLEM = 5;
+    static final int BUG = 70;
+
+    static final String TOKEN_ENV = "FLEETKEY_ENROLLMENT_TOKEN";
+    static final String DEFAULT_DIR = "fleetkey";
+
+    private static final String SERVER = "--server";
+    private static final String CA_CERT = "--ca-cert";
+    private static final String DEVICE_ID = "--device-id";
+    private static final String TOKEN = "--token";
+    private static final String DIR = "--dir";
+    private static final String HELP = "--help";
+
+    static final String USAGE_TEXT = """
+            Usage: fleetkey-agent <command> [options]
+
+            Commands:
+              enroll   get this device's first certificate with a one-time enrollment token
+              renew    replace the key and certificate, authenticated by the current certificate
+              help     show this text
+
+            enroll options:
+              --server URL      the Fleetkey server, e.g. https://fleetkey.example.com:8443
+              --ca-cert FILE    the Fleetkey CA chain (PEM) to trust; the server's data/ca/chain.pem
+              --device-id ID    this device's id: 1 to 64 characters from A-Z a-z 0-9 . _ -
+              --token TOKEN     the one-time enrollment token; better set %s instead,
+                                which keeps it out of shell history and the process list
+              --dir DIR         where the key and certificates live (default: ./%s)
+
+            renew options:
+              --server URL, --ca-cert FILE, --dir DIR   as for enroll
+
+            Files in DIR: device.key (private key, PKCS#8 PEM, mode 0600), device.crt (device
+            certificate and its issuing CA), ca.pem (the server's CA certificates). Renewal
+            replaces all three at once.
+
+            Exit status: 0 done; 1 refused by the server; 2 usage error; 3 waiting for approval,
+            run the same command again later; 4 server unreachable or TLS failure; 5 local file
+            problem.
+            """.formatted(TOKEN_ENV, DEFAULT_DIR);
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, String> env;
+
+    AgentCli(PrintStream out, PrintStream err, Map<String, String> env) {
+        this.out = out;
+        this.err = err;
+        this.env = env;
+    }
+
     public static void main(String[] args) {
+        System.exit(new AgentCli(System.out, System.err, System.getenv()).run(args));
+    }
+
+    /** Runs one command and returns the exit status. */
+    int run(String[] args) {
+        if (args.length == 0) {
+            err.print(USAGE_TEXT);
+            return USAGE;
+        }
+        String command = args[0];
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        if (Set.of("help", HELP, "-h").contains(command) || rest.contains(HELP) || rest.contains("-h")) {
+            out.print(USAGE_TEXT);
+            return OK;
+        }
+        try {
+            return switch (command) {
+                case "enroll" -> enroll(Arguments.parse(rest, Set.of(SERVER, CA_CERT, DEVICE_ID, TOKEN, DIR), Set.of()));
+                case "renew" -> renew(Arguments.parse(rest, Set.of(SERVER, CA_CERT, DIR), Set.of()));
+                default -> throw new UsageException("unknown command '" + command + "'; use enroll or renew");
+            };
+        } catch (UsageException e) {
+            err.println("fleetkey-agent: " + e.getMessage());
+            err.println("Run 'fleetkey-agent --help' for the options.");
+            return USAGE;
+        } catch (Failure e) {
+            err.println("fleetkey-agent: " + e.getMessage());
+            return e.status;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("fleetkey-agent: interrupted");
+            return UNREACHABLE;
+        } catch (RuntimeException e) {
+            err.println("fleetkey-agent: internal error, please report it: " + e);
+            e.printStackTrace(err);
+            return BUG;
+        }
+    }
+
+    private int enroll(Arguments arguments) throws UsageException, Failure, InterruptedException {
+        URI server = server(arguments);
+        Path caFile = Path.of(arguments.required(CA_CERT));
+        String deviceId = arguments.required(DEVICE_ID);
+        if (!DeviceIds.isValid(deviceId)) {
+            throw new UsageException("--device-id '" + deviceId + "' is not a valid device id: use " + DeviceIds.rule());
+        }
+        String token = token(arguments);
+        IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
+        List<X509Certificate> anchors = trustAnchors(caFile);
+
+        try (IdentityDirectory.Lock lock = lock(directory)) {
+            Optional<DeviceIdentity> existing = loadIdentity(directory);
+            if (existing.isPresent()) {
+                throw new Failure(LOCAL_PROBLEM, directory.dir() + " already holds the identity of device '"
+                        + existing.get().deviceId() + "' (certificate " + existing.get().serialHex() + ", valid until "
+                        + existing.get().notAfter() + "). Use 'fleetkey-agent renew' to replace it, or another --dir.");
+            }
+            EstHttpsClient est = new EstHttpsClient(server, AgentTls.trusting(anchors));
+            DeviceIdentity identity = new DeviceEnroller(est, anchors, directory).enroll(deviceId, token);
+            out.println("Enrolled device '" + identity.deviceId() + "': certificate " + identity.serialHex()
+                    + ", valid until " + identity.notAfter());
+            printFiles(directory);
+            return OK;
+        } catch (EstException e) {
+            throw new Failure(REFUSED, explain(e, false, deviceId));
+        } catch (EnrollmentPendingException e) {
+            throw pending(e, deviceId, directory);
+        } catch (IOException e) {
+            throw io(e, server, caFile, directory);
+        }
+    }
+
+    private int renew(Arguments arguments) throws UsageException, Failure, InterruptedException {
+        URI server = server(arguments);
+        Path caFile = Path.of(arguments.required(CA_CERT));
+        IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
+        List<X509Certificate> anchors = trustAnchors(caFile);
+
+        String deviceId = "?";
+        try (IdentityDirectory.Lock lock = lock(directory)) {
+            DeviceIdentity current = loadIdentity(directory).orElseThrow(() -> new Failure(LOCAL_PROBLEM,
+                    directory.dir() + " holds no identity to renew. Enroll first with 'fleetkey-agent enroll', "
+                            + "or point --dir at the directory used then."));
+            deviceId = current.deviceId();
+            EstHttpsClient est = new EstHttpsClient(server, AgentTls.trusting(anchors, () -> current));
+            DeviceIdentity renewed = new DeviceEnroller(est, anchors, directory).renew();
+            out.println("Renewed device '" + renewed.deviceId() + "': certificate " + renewed.serialHex()
+                    + " replaces " + current.serialHex() + ", valid until " + renewed.notAfter());
+            printFiles(directory);
+            return OK;
+        } catch (EstException e) {
+            throw new Failure(REFUSED, explain(e, true, deviceId));
+        } catch (EnrollmentPendingException e) {
+            throw pending(e, deviceId, directory);
+        } catch (IOException e) {
+            throw io(e, server, caFile, directory);
+        }
+    }
+
+    private void printFiles(IdentityDirectory directory) {
+        out.println("  private key   " + directory.keyFile() + " (mode 0600)");
+        out.println("  certificate   " + directory.certificateFile());
+        out.println("  CA certs      " + directory.caFile());
+    }
+
+    private static URI server(Arguments arguments) throws UsageException {
+        String text = arguments.required(SERVER);
+        URI uri;
+        try {
+            uri = URI.create(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--server '" + text + "' is not a URL; use e.g. https://fleetkey.example.com:8443");
+        }
+        if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
+            throw new UsageException("--server must be an https URL such as https://fleetkey.example.com:8443; got '"
+                    + text + "'");
+        }
+        return uri;
+    }
+
+    private String token(Arguments arguments) throws UsageException {
+        Optional<String> option = arguments.value(TOKEN);
+        if (option.isPresent()) {
+            err.println("fleetkey-agent: note: --token is visible in the process list and shell history; "
+                    + "prefer " + TOKEN_ENV + ".");
+            return option.get();
+        }
+        String fromEnv = env.get(TOKEN_ENV);
+        if (fromEnv == null || fromEnv.isBlank()) {
+            throw new UsageException("no enrollment token: set " + TOKEN_ENV + " (or pass --token)");
+        }
+        return fromEnv.trim();
+    }
+
+    private static List<X509Certificate> trustAnchors(Path caFile) throws Failure {
+        try {
+            return AgentTls.readTrustAnchors(caFile);
+        } catch (NoSuchFileException e) {
+            throw new Failure(LOCAL_PROBLEM, "--ca-cert " + caFile + ": no such file. Copy the Fleetkey CA chain "
+                    + "(data/ca/chain.pem on the server, or GET /api/v1/ca/chain) to the device.");
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Failure(LOCAL_PROBLEM, "--ca-cert " + caFile + " cannot be used: " + e.getMessage()
+                    + ". It must hold the Fleetkey CA chain as PEM CERTIFICATE blocks.");
+        }
+    }
+
+    private static IdentityDirectory.Lock lock(IdentityDirectory directory) throws Failure {
+        try {
+            return directory.lock();
+        } catch (IOException e) {
+            throw new Failure(LOCAL_PROBLEM, "cannot use " + directory.dir() + ": " + describe(e));
+        }
+    }
+
+    private static Optional<DeviceIdentity> loadIdentity(IdentityDirectory directory) throws Failure {
+        try {
+            return directory.load();
+        } catch (IOException e) {
+            throw new Failure(LOCAL_PROBLEM, "the identity in " + directory.dir() + " cannot be read: " + describe(e));
+        }
+    }
+
+    private static Failure pending(EnrollmentPendingException e, String deviceId, IdentityDirectory directory) {
+        return new Failure(PENDING, "the server holds the request of device '" + deviceId + "': " + e.reason()
+                + ". Run the same command again in " + e.retryAfter().toSeconds() + " s or later; the key that "
+                + "waits for approval is kept in " + directory.dir().resolve("pending") + ".");
+    }
+
+    /** What a refusal means for the person at the device, and what to do about it. */
+    static String explain(EstException e, boolean renewal, String deviceId) {
+        String said = " (server: " + e.reason() + ")";
+        Optional<FailureCode> code = e.code();
+        if (code.isEmpty()) {
+            return switch (e.status()) {
+                case 200 -> "the server's answer cannot be used: " + e.reason();
+                case 404 -> "the server has no EST service at that address (HTTP 404); check --server" + said;
+                case 401, 403 -> "the server refused the request (HTTP " + e.status() + ")" + said;
+                default -> e.status() >= 500
+                        ? "the server failed (HTTP " + e.status() + "); try again later" + said
+                        : "the server refused the request (HTTP " + e.status() + ")" + said;
+            };
+        }
+        return switch (code.get()) {
+            case NOT_AUTHENTICATED -> renewal
+                    ? "the server did not accept the current certificate for renewal" + said
+                    : "the server did not accept the credentials: check the device id and the enrollment token" + said;
+            case UNTRUSTED_CLIENT_CERTIFICATE -> "the server does not accept the current certificate (expired, or "
+                    + "issued by another CA?); enroll again with a new token from a fleet manager" + said;
+            case UNKNOWN_DEVICE -> "device '" + deviceId + "' is not registered; check --device-id, or ask a fleet "
+                    + "manager to register it" + said;
+            case TOKEN_USED -> "the enrollment token was already used; ask a fleet manager for a new one "
+                    + "(POST /api/v1/devices/" + deviceId + "/enrollment-token)" + said;
+            case TOKEN_EXPIRED -> "the enrollment token has expired; ask a fleet manager for a new one "
+                    + "(POST /api/v1/devices/" + deviceId + "/enrollment-token)" + said;
+            case SUBJECT_MISMATCH -> "the server says this request is for another device; check --device-id" + said;
+            case DEVICE_REVOKED -> "device '" + deviceId + "' is revoked and cannot get certificates; contact "
+                    + "a fleet manager" + said;
+            case UNAVAILABLE -> "the server cannot serve the request right now; try again later" + said;
+            case MALFORMED_REQUEST, BAD_CSR_SIGNATURE, KEY_NOT_ALLOWED, POLICY_VIOLATION, PAYLOAD_TOO_LARGE,
+                    UNSUPPORTED_MEDIA_TYPE -> "the server refused the request as " + code.get() + "; the agent and "
+                    + "the server's policy do not fit together, ask a fleet manager" + said;
+        };
+    }
+
+    /** Network and TLS failures, with the likely cause and its fix. */
+    private static Failure io(IOException e, URI server, Path caFile, IdentityDirectory directory) {
+        String host = server.getHost();
+        if (e instanceof HttpConnectTimeoutException) {
+            return new Failure(UNREACHABLE, "no connection to " + server + " within "
+                    + EstHttpsClient.Timeouts.DEFAULT.connect().toSeconds() + " s; check --server and the network");
+        }
+        if (e instanceof HttpTimeoutException) {
+            return new Failure(UNREACHABLE, server + " did not answer in time; try again later (" + describe(e) + ")");
+        }
+        if (hasCause(e, UnresolvedAddressException.class) || hasCause(e, UnknownHostException.class)) {
+            return new Failure(UNREACHABLE, "cannot resolve the host name '" + host + "'; check --server and DNS");
+        }
+        if (e instanceof ConnectException || hasCause(e, ConnectException.class)) {
+            return new Failure(UNREACHABLE, "cannot connect to " + server + " (connection refused or unreachable); "
+                    + "check --server and that the server is running");
+        }
+        if (e instanceof SSLHandshakeException || e instanceof SSLException) {
+            if (hasCause(e, CertificateExpiredException.class) || hasCause(e, CertificateNotYetValidException.class)) {
+                return new Failure(UNREACHABLE, "the server's TLS certificate is outside its validity period by this "
+                        + "device's clock; check the device's date and time (" + describe(e) + ")");
+            }
+            if (hasCause(e, CertPathValidatorException.class)
+                    || String.valueOf(e.getMessage()).contains("PKIX path")) {
+                return new Failure(UNREACHABLE, "the server's TLS certificate does not chain to the CA certificates in "
+                        + "--ca-cert " + caFile + "; use the Fleetkey CA chain of this server (data/ca/chain.pem) ("
+                        + describe(e) + ")");
+            }
+            if (String.valueOf(rootCause(e).getMessage()).contains("subject alternative")) {
+                return new Failure(UNREACHABLE, "the server's TLS certificate is not issued for '" + host + "'; use a "
+                        + "host name the server's certificate names (" + describe(e) + ")");
+            }
+            return new Failure(UNREACHABLE, "TLS with " + server + " failed: " + describe(e));
+        }
+        if (e.getMessage() != null && e.getMessage().contains(directory.dir().toString())) {
+            return new Failure(LOCAL_PROBLEM, "cannot use " + directory.dir() + ": " + describe(e));
+        }
+        if (e instanceof java.nio.file.FileSystemException) {
+            return new Failure(LOCAL_PROBLEM, "file problem: " + describe(e));
+        }
+        return new Failure(UNREACHABLE, "talking to " + server + " failed: " + describe(e));
+    }
+
+    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String describe(Throwable e) {
+        Throwable root = rootCause(e);
+        String message = e.getMessage() != null ? e.getMessage() : root.getMessage();
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied: " + message;
+        }
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+
+    /** An expected failure: its message is the whole story, its status the exit status. */
+    static final class Failure extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final int status;
+
+        Failure(int status, String message) {
+            super(message);
+            this.status = status;
+        }
     }
 }

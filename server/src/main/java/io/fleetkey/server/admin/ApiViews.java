@@ -91,12 +91,12 @@ public final class ApiViews {
 
     @Serdeable
     public record DeviceDetailView(String deviceId, String group, String status, Instant createdAt, Instant updatedAt,
-                                   @Nullable String pendingKeySha256, List<CertificateView> certificates,
-                                   List<EventView> events) {
+                                   @Nullable String pendingKeySha256, @Nullable String approvedKeySha256,
+                                   List<CertificateView> certificates, List<EventView> events) {
         static DeviceDetailView of(FleetService.DeviceDetail d) {
             Device dev = d.device();
             return new DeviceDetailView(dev.deviceId(), dev.group(), dev.status().name(), dev.createdAt(),
-                    dev.updatedAt(), dev.pendingKeySha256(),
+                    dev.updatedAt(), dev.pendingKeySha256(), dev.approvedKeySha256(),
                     d.certificates().stream().map(CertificateView::of).toList(),
                     d.events().stream().map(EventView::of).toList());
         }

@@ -188,6 +188,10 @@ public final class FleetService {
             throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
                     + "' is not waiting for approval (status " + device.status() + ")");
         }
+        if (device.pendingKeySha256().equals(device.approvedKeySha256())) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
+                    + "' is already approved and has yet to ask again with key " + device.pendingKeySha256());
+        }
         transactions.inTransaction(() -> {
             devices.setApprovedKey(deviceId, device.pendingKeySha256());
             audit.append(new AuditEvent(clock.instant(), actor, "device.approved", deviceId,

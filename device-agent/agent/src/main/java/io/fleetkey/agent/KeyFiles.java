@@ -1,0 +1,202 @@
+package io.fleetkey.agent;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+import io.fleetkey.protocol.Certificates;
+import io.fleetkey.protocol.DeviceIds;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.jce.interfaces.ECPrivateKey;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.jce.spec.ECParameterSpec;
+import org.bouncycastle.jce.spec.ECPublicKeySpec;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+
+/**
+ * The device's key material on disk and in requests: EC P-256 keys made with Bouncy Castle,
+ * PKCS#10 requests, private keys as PKCS#8 PEM that only the owner can read, certificate
+ * chains as PEM. Nothing here logs or prints key material.
+ */
+public final class KeyFiles {
+    /** The curve of device keys; the server's CSR attributes ask for it (RFC 7030 §4.5). */
+    public static final String CURVE = "P-256";
+    /** The CSR signature algorithm the server's CSR attributes ask for. */
+    public static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
+
+    /** Kept private rather than installed with Security.addProvider: a library must not change JVM-wide state. */
+    private static final Provider BC = new BouncyCastleProvider();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Set<PosixFilePermission> OWNER_READ_WRITE =
+            PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> WORLD_READABLE =
+            PosixFilePermissions.fromString("rw-r--r--");
+
+    private KeyFiles() {
+    }
+
+    /** A new EC P-256 key pair. */
+    public static KeyPair generateKeyPair() {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", BC);
+            generator.initialize(new ECGenParameterSpec(CURVE), RANDOM);
+            return generator.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot generate an EC " + CURVE + " key", e);
+        }
+    }
+
+    /**
+     * A DER PKCS#10 request for the key, subject CN = device id, signed SHA256withECDSA
+     * (proof of possession, RFC 2986 §3).
+     */
+    public static byte[] certificationRequest(KeyPair keys, String deviceId) {
+        if (!DeviceIds.isValid(deviceId)) {
+            throw new IllegalArgumentException("invalid device id: use " + DeviceIds.rule());
+        }
+        try {
+            PKCS10CertificationRequest csr = new JcaPKCS10CertificationRequestBuilder(
+                    new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build(), keys.getPublic())
+                    .build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).setProvider(BC).build(keys.getPrivate()));
+            return csr.getEncoded();
+        } catch (OperatorCreationException | IOException e) {
+            throw new IllegalStateException("cannot build the certification request", e);
+        }
+    }
+
+    /**
+     * Writes the private key as unencrypted PKCS#8 PEM ("PRIVATE KEY") to a new file. On a POSIX
+     * file system the file is created with mode 0600, so it is never readable by others, not even
+     * for a moment; elsewhere it gets the directory's default access rules. The data is forced to
+     * the device before returning.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException when the file exists: keys are never overwritten in place
+     */
+    public static void writePrivateKey(Path file, PrivateKey key) throws IOException {
+        StringWriter text = new StringWriter();
+        try (JcaPEMWriter pem = new JcaPEMWriter(text)) {
+            pem.writeObject(new JcaPKCS8Generator(key, null));
+        }
+        byte[] bytes = text.toString().getBytes(StandardCharsets.US_ASCII);
+        try {
+            writeNew(file, bytes, ownerOnly(file.getFileSystem()));
+        } finally {
+            Arrays.fill(bytes, (byte) 0);
+        }
+    }
+
+    /**
+     * Reads a PKCS#8 PEM private key and derives its public key.
+     *
+     * @throws IOException when the file cannot be read or holds no unencrypted PKCS#8 EC key
+     */
+    public static KeyPair readKeyPair(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.US_ASCII);
+        Object object;
+        try (PEMParser parser = new PEMParser(new StringReader(text))) {
+            object = parser.readObject();
+        }
+        if (!(object instanceof PrivateKeyInfo info)) {
+            throw new IOException(file + " does not hold an unencrypted PKCS#8 private key (PEM \"PRIVATE KEY\")");
+        }
+        try {
+            byte[] der = info.getEncoded();
+            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
+            return new KeyPair(publicKeyOf(der), key);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException(file + " does not hold a usable EC private key: " + e.getMessage(), e);
+        }
+    }
+
+    /** The public key of an EC private key: Q = d·G on the key's curve. */
+    private static PublicKey publicKeyOf(byte[] pkcs8) throws GeneralSecurityException {
+        KeyFactory factory = KeyFactory.getInstance("EC", BC);
+        ECPrivateKey key = (ECPrivateKey) factory.generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+        ECParameterSpec spec = key.getParameters();
+        return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(
+                factory.generatePublic(new ECPublicKeySpec(spec.getG().multiply(key.getD()).normalize(), spec))
+                        .getEncoded()));
+    }
+
+    /** Writes certificates as PEM to a new file readable by everyone (certificates are public). */
+    public static void writeCertificates(Path file, List<X509Certificate> certificates) throws IOException {
+        byte[] pem = Certificates.toPem(certificates).getBytes(StandardCharsets.US_ASCII);
+        writeNew(file, pem, isPosix(file.getFileSystem())
+                ? new FileAttribute<?>[]{PosixFilePermissions.asFileAttribute(WORLD_READABLE)}
+                : new FileAttribute<?>[0]);
+    }
+
+    /** Creates the file with the given attributes (failing if it exists), writes, and forces it to disk. */
+    private static void writeNew(Path file, byte[] content, FileAttribute<?>[] attributes) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, Set.<OpenOption>of(StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE), attributes)) {
+            ByteBuffer buffer = ByteBuffer.wrap(content);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+    }
+
+    /**
+     * Reads every certificate of a PEM file, in file order.
+     *
+     * @throws IOException when the file cannot be read or holds anything but certificates
+     */
+    public static List<X509Certificate> readCertificates(Path file) throws IOException {
+        try {
+            return Certificates.fromPem(Files.readString(file, StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** True when the certificate certifies this public key. */
+    public static boolean certifies(X509Certificate certificate, PublicKey key) {
+        return Arrays.equals(certificate.getPublicKey().getEncoded(), key.getEncoded());
+    }
+
+    static FileAttribute<?>[] ownerOnly(FileSystem fileSystem) {
+        return isPosix(fileSystem)
+                ? new FileAttribute<?>[]{PosixFilePermissions.asFileAttribute(OWNER_READ_WRITE)}
+                : new FileAttribute<?>[0];
+    }
+
+    static boolean isPosix(FileSystem fileSystem) {
+        return fileSystem.supportedFileAttributeViews().contains("posix");
+    }
+}
