@@ -16,10 +16,26 @@ public final class SoftwareCaSigner implements CaSigner {
     private final CryptoProvider provider;
 
     public SoftwareCaSigner(PrivateKey key, List<X509Certificate> chain, CryptoProvider provider) {
-        this.key = key;
+        this.key = forProvider(key, provider);
         this.chain = List.copyOf(chain);
         this.signatureAlgorithm = SignatureAlgorithms.forKey(chain.get(0).getPublicKey());
         this.provider = provider;
+    }
+
+    /**
+     * The key as the signing provider's own class: a key read from PKCS#12 is the JDK's, and
+     * Bouncy Castle would convert it (rebuilding its tables) on every signature otherwise.
+     */
+    private static PrivateKey forProvider(PrivateKey key, CryptoProvider provider) {
+        if (provider.name() == null) {
+            return key;
+        }
+        try {
+            return java.security.KeyFactory.getInstance(key.getAlgorithm(), provider.name())
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(key.getEncoded()));
+        } catch (java.security.GeneralSecurityException e) {
+            return key; // the provider signs with the key as it is, only more slowly
+        }
     }
 
     @Override

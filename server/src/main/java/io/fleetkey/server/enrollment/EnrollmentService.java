@@ -174,7 +174,7 @@ public final class EnrollmentService {
             return refuse(csr.deviceId(), new Refused(FailureCode.TOKEN_EXPIRED, "the enrollment token of device '"
                     + csr.deviceId() + "' expired at " + token.expiresAt() + "; ask a fleet manager for a new one"));
         }
-        return authorizeAndIssue(csr, device.get(), token.tokenSha256(), "token");
+        return authorizeAndIssue(csr, device.get(), groupOf(device.get()), token.tokenSha256(), "token");
     }
 
     private EnrollmentResult enrollWithFactoryIdentity(ParsedCsr csr, ChannelProof.ClientCertificate proof) {
@@ -182,7 +182,7 @@ public final class EnrollmentService {
         if (device.isEmpty()) {
             return unknownDevice(csr.deviceId());
         }
-        EnrollmentGroup group = groups.find(device.get().group()).orElseThrow();
+        EnrollmentGroup group = groupOf(device.get());
         if (group.makerCas().isEmpty()) {
             return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
                     "group '" + group.name() + "' has no maker CA registered, so factory certificates are not "
@@ -206,7 +206,7 @@ public final class EnrollmentService {
         if (earlier.isPresent()) {
             return repeated(earlier.get());
         }
-        return authorizeAndIssue(csr, device.get(), null, "factory certificate "
+        return authorizeAndIssue(csr, device.get(), group, null, "factory certificate "
                 + proof.leaf().getSerialNumber().toString(16));
     }
 
@@ -240,12 +240,12 @@ public final class EnrollmentService {
         if (earlier.isPresent() && !earlier.get().serialHex().equals(serial)) {
             return repeated(earlier.get());
         }
-        return issue(csr, device, null, "certificate " + serial, true);
+        return issue(csr, device, groupOf(device), null, "certificate " + serial, true);
     }
 
     /** Group policy and approval for a first enrollment, then issuance. */
-    private EnrollmentResult authorizeAndIssue(ParsedCsr csr, Device device, String tokenSha256, String authenticatedBy) {
-        EnrollmentGroup group = groups.find(device.group()).orElseThrow();
+    private EnrollmentResult authorizeAndIssue(ParsedCsr csr, Device device, EnrollmentGroup group, String tokenSha256,
+                                               String authenticatedBy) {
         if (group.requireApproval() && device.status() != DeviceStatus.ENROLLED
                 && !csr.publicKeySha256().equals(device.approvedKeySha256())) {
             Refused policy = checkPolicy(csr, group);
@@ -264,12 +264,11 @@ public final class EnrollmentService {
             return new Pending(settings.approvalRetryAfter(), "device '" + device.deviceId()
                     + "' waits for a fleet manager's approval");
         }
-        return issue(csr, device, tokenSha256, authenticatedBy, false);
+        return issue(csr, device, group, tokenSha256, authenticatedBy, false);
     }
 
-    private EnrollmentResult issue(ParsedCsr csr, Device device, String tokenSha256, String authenticatedBy,
-                                   boolean renewal) {
-        EnrollmentGroup group = groups.find(device.group()).orElseThrow();
+    private EnrollmentResult issue(ParsedCsr csr, Device device, EnrollmentGroup group, String tokenSha256,
+                                   String authenticatedBy, boolean renewal) {
         Refused policy = checkPolicy(csr, group);
         if (policy != null) {
             return refuse(csr.deviceId(), policy);
@@ -348,6 +347,11 @@ public final class EnrollmentService {
             }
         }
         return null;
+    }
+
+    private EnrollmentGroup groupOf(Device device) {
+        return groups.find(device.group()).orElseThrow(() -> new IllegalStateException(
+                "device " + device.deviceId() + " names group " + device.group() + ", which does not exist"));
     }
 
     private Optional<IssuedCertificate> recentCertificateForKey(ParsedCsr csr) {

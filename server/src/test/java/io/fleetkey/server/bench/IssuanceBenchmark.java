@@ -9,6 +9,7 @@ import java.security.KeyPairGenerator;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
@@ -60,6 +61,8 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -69,9 +72,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The core is wired by hand exactly as {@code CoreFactory} wires it, without a Micronaut
  * context: Hikari pool, Flyway migrations, the real CA keystore and the Jdbc repositories.
- * Every operation enrolls a device that has not enrolled before, so the pool of registered
- * devices and their CSRs (made in set-up, outside the measurement) must outlast the run;
- * {@code poolSize} sets it and the benchmark fails with a clear message when it runs out.
+ * Every operation enrolls a device that has not enrolled before. Before each iteration, outside
+ * the measurement, the pool of registered devices (bulk registration, one-time tokens) and their
+ * CSRs is topped up to twice what the best earlier iteration would use; if an iteration still
+ * runs out, the benchmark fails with a message saying so.
+ *
+ * <p>The warm-up is long because the path is long: Bouncy Castle's EC and ASN.1 code, H2 and
+ * Hikari need about 20 s of enrollments before the JIT has compiled them and the rate levels off.
  *
  * <p>The core logs one INFO line per certificate, as in production; the line goes to a file in
  * the trial's data folder so the benchmark output stays readable ({@code coreLog=off} drops it).
@@ -79,20 +86,21 @@ import org.slf4j.LoggerFactory;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 2, time = 3)
-@Measurement(iterations = 3, time = 5)
+@Warmup(iterations = 5, time = 5)
+@Measurement(iterations = 5, time = 3)
 @Fork(value = 1, jvmArgs = {"-Xms1g", "-Xmx1g"})
 public class IssuanceBenchmark {
     private static final String GROUP = "bench";
     private static final String ACTOR = "benchmark";
+    /** Enrollments per second and thread assumed before the first iteration has been measured. */
+    private static final int FIRST_GUESS = 2000;
+    /** The pool holds this many times what the best iteration so far would need. */
+    private static final int HEADROOM = 2;
+    private static final int MIN_SPARE = 1000;
 
     /** JCA provider of the CA signer and the CSR checks, as {@code fleetkey.crypto-provider}. */
     @Param({"BC", "JDK"})
     public String cryptoProvider;
-
-    /** Devices registered and CSRs made in set-up: one per operation, across warm-up and measurement. */
-    @Param("60000")
-    public int poolSize;
 
     /** {@code file}: the core's INFO lines go to a log file as a server's would; {@code off}: dropped. */
     @Param("file")
@@ -101,10 +109,20 @@ public class IssuanceBenchmark {
     private Path dataDir;
     private HikariDataSource dataSource;
     private EnrollmentService enrollment;
-    private String[] deviceIds;
-    private String[] tokens;
-    private byte[][] csrs;
+    private FleetService fleet;
+
+    // The pool: devices [0, pooled) are registered and have a CSR; next is the first one not yet enrolled.
+    private String[] deviceIds = new String[0];
+    private String[] tokens = new String[0];
+    private byte[][] csrs = new byte[0][];
+    private int pooled;
     private final AtomicInteger next = new AtomicInteger();
+
+    // What earlier iterations achieved, to size the pool for the next one.
+    private double bestRate;
+    private int iterationStartIndex;
+    private long iterationStartNanos;
+    private long topUpNanos;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -113,9 +131,10 @@ public class IssuanceBenchmark {
         CryptoProvider provider = CryptoProvider.named(cryptoProvider);
         Clock clock = Clock.systemUTC();
 
+        // The default datasource of application.yml, pointed at this trial's data folder.
         HikariConfig pool = new HikariConfig();
         pool.setJdbcUrl("jdbc:h2:file:" + dataDir.resolve("db").resolve("fleetkey").toAbsolutePath()
-                + ";DB_CLOSE_ON_EXIT=FALSE");
+                + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0");
         pool.setUsername("sa");
         pool.setPassword("");
         pool.setMaximumPoolSize(8);
@@ -138,37 +157,45 @@ public class IssuanceBenchmark {
         enrollment = new EnrollmentService(authority, profiles, new KeyPolicy(KeyPolicy.RSA_FLOOR_BITS), provider,
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
                 new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)));
-        FleetService fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
+        fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
                 profiles, clock, Duration.ofDays(7));
-
-        long started = System.nanoTime();
         fleet.createGroup(GROUP, new FleetService.GroupChange("device", null, false, null), ACTOR);
-        deviceIds = new String[poolSize];
-        tokens = new String[poolSize];
-        for (int i = 0; i < poolSize; i++) {
-            deviceIds[i] = String.format("bench-%07d", i);
+    }
+
+    /**
+     * Before each iteration, outside the measurement: make sure enough unused devices wait for
+     * it — HEADROOM times what the best iteration so far would enroll in this iteration's time
+     * (FIRST_GUESS ops/s per thread before any iteration has run).
+     */
+    @Setup(Level.Iteration)
+    public void topUpPool(BenchmarkParams benchmark, IterationParams iteration) {
+        double seconds = iteration.getTime().convertTo(TimeUnit.MILLISECONDS) / 1000.0;
+        double rate = bestRate > 0 ? bestRate : FIRST_GUESS * benchmark.getThreads();
+        int wanted = (int) Math.min(Integer.MAX_VALUE - pooled, Math.ceil(rate * seconds * HEADROOM) + MIN_SPARE);
+        int unused = pooled - next.get();
+        if (unused < wanted) {
+            long started = System.nanoTime();
+            addDevices(wanted - unused);
+            topUpNanos += System.nanoTime() - started;
         }
-        for (int from = 0; from < poolSize; from += FleetService.MAX_BULK) {
-            int to = Math.min(poolSize, from + FleetService.MAX_BULK);
-            List<FleetService.Registration> batch = fleet.register(
-                    List.of(deviceIds).subList(from, to), GROUP, ACTOR);
-            for (int i = 0; i < batch.size(); i++) {
-                tokens[from + i] = batch.get(i).enrollmentToken();
-            }
-        }
-        long registered = System.nanoTime();
-        csrs = ecP256Csrs(deviceIds);
-        long generated = System.nanoTime();
-        System.out.printf("%nset-up: registered %d devices in %.1f s, made %d EC P-256 CSRs in %.1f s (%s)%n",
-                poolSize, (registered - started) / 1e9, poolSize, (generated - registered) / 1e9, dataDir);
+        iterationStartIndex = next.get();
+        iterationStartNanos = System.nanoTime();
+    }
+
+    @TearDown(Level.Iteration)
+    public void recordRate() {
+        double seconds = (System.nanoTime() - iterationStartNanos) / 1e9;
+        int enrolled = Math.min(next.get(), pooled) - iterationStartIndex;
+        bestRate = Math.max(bestRate, enrolled / seconds);
     }
 
     @Benchmark
     public EnrollmentResult enrollWithToken() {
         int i = next.getAndIncrement();
-        if (i >= poolSize) {
-            throw new IllegalStateException("all " + poolSize + " pre-registered devices have enrolled; "
-                    + "raise the pool (-p poolSize=...) or shorten the run (-wi/-w/-i/-r)");
+        if (i >= pooled) {
+            throw new IllegalStateException("all " + pooled + " pre-registered devices have enrolled: this iteration "
+                    + "ran more than " + HEADROOM + " times faster than the best one before it; run a longer warm-up "
+                    + "(-wi/-w) so the pool is sized from a warm rate");
         }
         EnrollmentResult result = enrollment.enroll(csrs[i], new ChannelProof.Token(deviceIds[i], tokens[i]));
         if (!(result instanceof EnrollmentResult.Issued issued) || issued.repeated()) {
@@ -177,9 +204,33 @@ public class IssuanceBenchmark {
         return result;
     }
 
+    /** Registers {@code count} more devices in bulk (their one-time tokens kept) and makes a CSR for each. */
+    private void addDevices(int count) {
+        int from = pooled;
+        int to = from + count;
+        deviceIds = Arrays.copyOf(deviceIds, to);
+        tokens = Arrays.copyOf(tokens, to);
+        for (int i = from; i < to; i++) {
+            deviceIds[i] = String.format("bench-%08d", i);
+        }
+        for (int chunk = from; chunk < to; chunk += FleetService.MAX_BULK) {
+            int end = Math.min(to, chunk + FleetService.MAX_BULK);
+            List<FleetService.Registration> batch = fleet.register(
+                    Arrays.asList(deviceIds).subList(chunk, end), GROUP, ACTOR);
+            for (int i = 0; i < batch.size(); i++) {
+                tokens[chunk + i] = batch.get(i).enrollmentToken();
+            }
+        }
+        byte[][] made = ecP256Csrs(Arrays.copyOfRange(deviceIds, from, to));
+        csrs = Arrays.copyOf(csrs, to);
+        System.arraycopy(made, 0, csrs, from, count);
+        pooled = to;
+    }
+
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        System.out.printf("%nenrolled %d of %d pre-registered devices%n", Math.min(next.get(), poolSize), poolSize);
+        System.out.printf("%nenrolled %d of %d registered devices; registering them and making their CSRs took %.1f s "
+                + "outside the measurement%n", Math.min(next.get(), pooled), pooled, topUpNanos / 1e9);
         if (dataSource != null) {
             dataSource.close();
         }
