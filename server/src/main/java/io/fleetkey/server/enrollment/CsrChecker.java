@@ -51,9 +51,9 @@ final class CsrChecker {
         } catch (IllegalArgumentException e) {
             return Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's public key cannot be read");
         }
-        if (key.type().isEmpty()) {
-            return Outcome.no(FailureCode.KEY_NOT_ALLOWED, key.name()
-                    + " is not allowed; use EC P-256, EC P-384, Ed25519 or RSA of 2048 bits or more");
+        Optional<String> keyType = keyPolicy.checkType(key);
+        if (keyType.isPresent()) {
+            return Outcome.no(FailureCode.KEY_NOT_ALLOWED, keyType.get());
         }
         if (!signatureValid(csr)) {
             return Outcome.no(FailureCode.BAD_CSR_SIGNATURE,

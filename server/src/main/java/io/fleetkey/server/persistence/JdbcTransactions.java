@@ -47,7 +47,7 @@ public final class JdbcTransactions implements Transactions {
                 throw new RegistryException("transaction failed", e);
             } finally {
                 current.remove();
-                connection.setAutoCommit(true);
+                restoreAutoCommit(connection);
             }
         } catch (SQLException e) {
             throw new RegistryException("registry unavailable: " + e.getMessage(), e);
@@ -66,6 +66,19 @@ public final class JdbcTransactions implements Transactions {
             }
         } catch (SQLException e) {
             throw SqlErrors.translate(e);
+        }
+    }
+
+    /** Back to auto-commit before the pool gets the connection; a failure here closes it instead. */
+    private static void restoreAutoCommit(Connection connection) {
+        try {
+            connection.setAutoCommit(true);
+        } catch (SQLException e) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // the pool discards a broken connection either way
+            }
         }
     }
 

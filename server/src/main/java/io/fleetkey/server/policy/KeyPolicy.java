@@ -75,11 +75,11 @@ public final class KeyPolicy {
         try {
             d = describe(key);
         } catch (IllegalArgumentException e) {
-            return Optional.of("the CSR's public key cannot be read: " + e.getMessage());
+            return Optional.of("the CSR's public key cannot be read");
         }
-        if (d.type().isEmpty()) {
-            return Optional.of(d.name() + " is not allowed; use EC P-256, EC P-384, Ed25519 or RSA of "
-                    + minRsaBits + " bits or more");
+        Optional<String> type = checkType(d);
+        if (type.isPresent()) {
+            return type;
         }
         if (d.type().get() == AllowedKey.RSA && d.rsaBits() < minRsaBits) {
             return Optional.of(d.name() + " key is too weak; RSA keys need " + minRsaBits + " bits or more");
@@ -87,6 +87,19 @@ public final class KeyPolicy {
         if (!profile.allowedKeys().contains(d.type().get())) {
             return Optional.of(d.name() + " is not allowed by profile '" + profile.name() + "', which allows "
                     + profile.allowedKeys());
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The part of the policy that needs no profile: is this a key type Fleetkey certifies at all?
+     *
+     * @return empty if the type is one of the allowed ones, else the reason, naming the key
+     */
+    public Optional<String> checkType(KeyDescription key) {
+        if (key.type().isEmpty()) {
+            return Optional.of(key.name() + " is not allowed; use EC P-256, EC P-384, Ed25519 or RSA of "
+                    + minRsaBits + " bits or more");
         }
         return Optional.empty();
     }

@@ -3,10 +3,6 @@ package io.fleetkey.server.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
@@ -43,10 +39,7 @@ import io.fleetkey.server.policy.CertificateProfile;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.FleetService;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import io.fleetkey.server.testing.TestPki;
 import org.flywaydb.core.Flyway;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -248,27 +241,8 @@ public class IssuanceBenchmark {
      * SHA256withECDSA by Bouncy Castle — what the agent sends. Made on all cores.
      */
     static byte[][] ecP256Csrs(String[] ids) {
-        ThreadLocal<KeyPairGenerator> generators = ThreadLocal.withInitial(() -> {
-            try {
-                KeyPairGenerator g = KeyPairGenerator.getInstance("EC", CryptoProvider.bouncyCastle());
-                g.initialize(new ECGenParameterSpec("secp256r1"));
-                return g;
-            } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("no EC P-256 key generator", e);
-            }
-        });
         byte[][] out = new byte[ids.length][];
-        IntStream.range(0, ids.length).parallel().forEach(i -> {
-            KeyPair keys = generators.get().generateKeyPair();
-            try {
-                out[i] = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + ids[i]), keys.getPublic())
-                        .build(new JcaContentSignerBuilder("SHA256withECDSA")
-                                .setProvider(CryptoProvider.bouncyCastle()).build(keys.getPrivate()))
-                        .getEncoded();
-            } catch (IOException | OperatorCreationException e) {
-                throw new IllegalStateException("cannot make a CSR for " + ids[i], e);
-            }
-        });
+        IntStream.range(0, ids.length).parallel().forEach(i -> out[i] = TestPki.csr(ids[i], TestPki.p256()));
         return out;
     }
 

@@ -45,6 +45,16 @@ class KeyPolicyTest {
     }
 
     @Test
+    void refusal_of_an_unknown_type_names_the_configured_rsa_minimum() throws Exception {
+        KeyPair ed448 = java.security.KeyPairGenerator.getInstance("Ed448", new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                .generateKeyPair();
+        KeyPolicy strict = new KeyPolicy(3072);
+        assertThat(strict.checkType(strict.describe(spki(ed448))))
+                .hasValueSatisfying(r -> assertThat(r).contains("Ed448").contains("RSA of 3072 bits"));
+        assertThat(strict.checkType(strict.describe(spki(TestPki.p256())))).isEmpty();
+    }
+
+    @Test
     void rsa_minimum_cannot_be_configured_below_2048() {
         assertThatThrownBy(() -> new KeyPolicy(1024)).hasMessageContaining("2048");
         assertThat(new KeyPolicy(3072).check(spki(TestPki.rsa(2048)), all)).isPresent();

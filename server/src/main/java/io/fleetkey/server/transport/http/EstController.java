@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 
 import io.fleetkey.protocol.Base64Body;
@@ -78,16 +77,12 @@ public class EstController {
         return handle(request, body, true);
     }
 
+    /** Content-Type and declared length were checked by {@link EstRequestFilter} before the body was read. */
     private HttpResponse<String> handle(HttpRequest<?> request, byte[] body, boolean reenroll) {
-        Optional<MediaType> type = request.getContentType();
-        if (type.isEmpty() || !EstMediaTypes.PKCS10.equals(type.get().getName().toLowerCase(Locale.ROOT))) {
-            return refused(FailureCode.UNSUPPORTED_MEDIA_TYPE, "the CSR must be sent as Content-Type "
-                    + EstMediaTypes.PKCS10 + " (base64-encoded DER); got " + type.map(MediaType::toString).orElse("none"));
-        }
         if (body == null || body.length == 0) {
             return refused(FailureCode.MALFORMED_REQUEST, "the body is empty; send the base64-encoded DER CSR");
         }
-        if (body.length > maxRequestBytes) {
+        if (body.length > maxRequestBytes) { // a chunked body declares no length up front
             return refused(FailureCode.PAYLOAD_TOO_LARGE, "the body has " + body.length
                     + " bytes; at most " + maxRequestBytes + " are accepted");
         }
