@@ -37,4 +37,14 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage("java.sql..", "javax.sql..", "..server.persistence..")
                 .check(CLASSES);
     }
+
+    /** Enrollment doors decode, state the channel's proof, call the core and encode: no policy, registry or crypto. */
+    @Test
+    void enrollment_doors_hold_no_policy_registry_or_crypto() {
+        noClasses().that().resideInAnyPackage("..server.transport..")
+                .should().dependOnClassesThat().resideInAnyPackage("..server.policy..", "..server.registry..",
+                        "org.bouncycastle..", "java.security.spec..")
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("java.security.Signature")
+                .check(CLASSES);
+    }
 }

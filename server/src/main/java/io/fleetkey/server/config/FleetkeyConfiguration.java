@@ -46,6 +46,7 @@ public class FleetkeyConfiguration {
     private Ca ca = new Ca();
     private Tls tls = new Tls();
     private Enrollment enrollment = new Enrollment();
+    private Coaps coaps = new Coaps();
 
     public Path getDataDir() {
         return dataDir;
@@ -115,6 +116,14 @@ public class FleetkeyConfiguration {
 
     public void setEnrollment(Enrollment enrollment) {
         this.enrollment = enrollment;
+    }
+
+    public Coaps getCoaps() {
+        return coaps;
+    }
+
+    public void setCoaps(Coaps coaps) {
+        this.coaps = coaps;
     }
 
     /** An empty environment variable means "not set". */
@@ -266,6 +275,122 @@ public class FleetkeyConfiguration {
 
         public void setMaxRequestBytes(int maxRequestBytes) {
             this.maxRequestBytes = maxRequestBytes;
+        }
+    }
+
+    /** EST over CoAP/DTLS (RFC 9148): the UDP door. */
+    @ConfigurationProperties("coaps")
+    public static class Coaps {
+        private boolean enabled = true;
+        /** UDP port; 0 picks a free one. */
+        @Min(0)
+        @jakarta.validation.constraints.Max(65535)
+        private int port = 5684;
+        /** Address to bind; the wildcard serves every interface. */
+        @NotBlank
+        private String bindAddress = "0.0.0.0";
+        /** RFC 9146 connection ID length in bytes: 0 = understood but not asked for; at most 16. */
+        @Min(0)
+        @jakarta.validation.constraints.Max(16)
+        private int connectionIdLength = 6;
+        /** DTLS sessions kept at once; beyond it the least recently used stale ones are evicted. */
+        @Min(16)
+        private int maxConnections = 100_000;
+        /** A session idle this long may be evicted to make room for a new one. */
+        @NotNull
+        private Duration staleConnectionThreshold = Duration.ofMinutes(30);
+        /** Handshakes whose certificate check may wait at once; more are dropped until some finish. */
+        @Min(1)
+        private int maxPendingHandshakes = 5_000;
+        /** CoAP block size the server prefers (RFC 7959): 16, 32, 64, 128, 256, 512 or 1024. */
+        @Pattern(regexp = "16|32|64|128|256|512|1024", message = "must be a power of two from 16 to 1024")
+        private String preferredBlockSize = "512";
+        /** Largest CoAP message before block-wise transfer is used, in bytes. */
+        @Min(64)
+        @jakarta.validation.constraints.Max(16384)
+        private int maxMessageSize = 1024;
+        /** How long a half-finished block-wise transfer is kept. */
+        @NotNull
+        private Duration blockwiseLifetime = Duration.ofSeconds(60);
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public int getPort() {
+            return port;
+        }
+
+        public void setPort(int port) {
+            this.port = port;
+        }
+
+        public String getBindAddress() {
+            return bindAddress;
+        }
+
+        public void setBindAddress(String bindAddress) {
+            this.bindAddress = bindAddress;
+        }
+
+        public int getConnectionIdLength() {
+            return connectionIdLength;
+        }
+
+        public void setConnectionIdLength(int connectionIdLength) {
+            this.connectionIdLength = connectionIdLength;
+        }
+
+        public int getMaxConnections() {
+            return maxConnections;
+        }
+
+        public void setMaxConnections(int maxConnections) {
+            this.maxConnections = maxConnections;
+        }
+
+        public Duration getStaleConnectionThreshold() {
+            return staleConnectionThreshold;
+        }
+
+        public void setStaleConnectionThreshold(Duration staleConnectionThreshold) {
+            this.staleConnectionThreshold = staleConnectionThreshold;
+        }
+
+        public int getMaxPendingHandshakes() {
+            return maxPendingHandshakes;
+        }
+
+        public void setMaxPendingHandshakes(int maxPendingHandshakes) {
+            this.maxPendingHandshakes = maxPendingHandshakes;
+        }
+
+        public int getPreferredBlockSize() {
+            return Integer.parseInt(preferredBlockSize);
+        }
+
+        public void setPreferredBlockSize(String preferredBlockSize) {
+            this.preferredBlockSize = preferredBlockSize;
+        }
+
+        public int getMaxMessageSize() {
+            return maxMessageSize;
+        }
+
+        public void setMaxMessageSize(int maxMessageSize) {
+            this.maxMessageSize = maxMessageSize;
+        }
+
+        public Duration getBlockwiseLifetime() {
+            return blockwiseLifetime;
+        }
+
+        public void setBlockwiseLifetime(Duration blockwiseLifetime) {
+            this.blockwiseLifetime = blockwiseLifetime;
         }
     }
 }

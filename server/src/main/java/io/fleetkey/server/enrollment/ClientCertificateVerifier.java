@@ -31,8 +31,16 @@ final class ClientCertificateVerifier {
      * of {@code anchors}, else a readable reason
      */
     static Optional<String> verify(List<X509Certificate> chain, Collection<X509Certificate> anchors, Instant at) {
+        return check(chain, anchors, at).map(Problem::reason);
+    }
+
+    /** What is wrong with a chain; {@code expired} tells a lapsed chain from an untrusted one. */
+    record Problem(boolean expired, String reason) {
+    }
+
+    static Optional<Problem> check(List<X509Certificate> chain, Collection<X509Certificate> anchors, Instant at) {
         if (anchors.isEmpty()) {
-            return Optional.of("no trust anchor is configured");
+            return Optional.of(new Problem(false, "no trust anchor is configured"));
         }
         // Drop any anchor the client sent along: the path ends below the anchor.
         List<X509Certificate> path = new ArrayList<>();
@@ -43,7 +51,7 @@ final class ClientCertificateVerifier {
             path.add(c);
         }
         if (path.isEmpty()) {
-            return Optional.of("the client certificate is itself a trust anchor, not an end-entity certificate");
+            return Optional.of(new Problem(false, "the client certificate is itself a trust anchor, not an end-entity certificate"));
         }
         try {
             Set<TrustAnchor> trustAnchors = new HashSet<>();
@@ -57,9 +65,9 @@ final class ClientCertificateVerifier {
             CertPathValidator.getInstance("PKIX").validate(certPath, params);
             return Optional.empty();
         } catch (CertPathValidatorException e) {
-            return Optional.of(reason(e));
+            return Optional.of(new Problem(e.getReason() == CertPathValidatorException.BasicReason.EXPIRED, reason(e)));
         } catch (GeneralSecurityException e) {
-            return Optional.of("the chain cannot be checked: " + e.getMessage());
+            return Optional.of(new Problem(false, "the chain cannot be checked: " + e.getMessage()));
         }
     }
 

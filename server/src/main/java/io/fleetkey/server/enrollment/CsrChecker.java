@@ -10,6 +10,7 @@ import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.util.Digests;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
@@ -73,8 +74,13 @@ final class CsrChecker {
         if (dns instanceof Outcome.No<List<String>> no) {
             return new Outcome.No<>(no.refused());
         }
+        Outcome<String> challengePassword = challengePassword(csr);
+        if (challengePassword instanceof Outcome.No<String> no) {
+            return new Outcome.No<>(no.refused());
+        }
         return Outcome.ok(new ParsedCsr(csr, deviceId, csr.getSubjectPublicKeyInfo(),
-                publicKeySha256(csr), ((Outcome.Ok<List<String>>) dns).value()));
+                publicKeySha256(csr), ((Outcome.Ok<List<String>>) dns).value(),
+                ((Outcome.Ok<String>) challengePassword).value()));
     }
 
     /** Checks the profile-specific part of the key policy. */
@@ -135,6 +141,20 @@ final class CsrChecker {
         // RFC 2986 §4.2: the signature covers the DER of certificationRequestInfo.
         signature.update(csr.toASN1Structure().getCertificationRequestInfo().getEncoded("DER"));
         return signature.verify(csr.getSignature());
+    }
+
+    /** RFC 2985 §5.4.1: a DirectoryString, single-valued; null when the CSR has none. */
+    private static Outcome<String> challengePassword(PKCS10CertificationRequest csr) {
+        Attribute[] attributes = csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword);
+        if (attributes.length == 0) {
+            return Outcome.ok(null);
+        }
+        ASN1Encodable[] values = attributes[0].getAttributeValues();
+        if (attributes.length > 1 || values.length != 1 || !(values[0] instanceof ASN1String text)) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST,
+                    "the CSR's challengePassword must be one string (the device's enrollment token)");
+        }
+        return Outcome.ok(text.getString());
     }
 
     private static Outcome<List<String>> requestedDnsNames(PKCS10CertificationRequest csr) {

@@ -115,6 +115,10 @@ public final class EnrollmentService {
         if (proof instanceof ChannelProof.Token token) {
             return enrollWithToken(csr, token);
         }
+        if (proof instanceof ChannelProof.None && csr.challengePassword() != null) {
+            // A device with no channel credentials may carry its token in the CSR; every door is encrypted.
+            return enrollWithToken(csr, new ChannelProof.Token(csr.deviceId(), csr.challengePassword()));
+        }
         if (proof instanceof ChannelProof.ClientCertificate cert) {
             if (isIssuedByUs(cert)) {
                 return renew(csr, cert); // RFC 7030 §3.3.2: a current certificate may authenticate simpleenroll too
@@ -122,8 +126,46 @@ public final class EnrollmentService {
             return enrollWithFactoryIdentity(csr, cert);
         }
         return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
-                "first enrollment needs HTTP Basic authentication with the device id and its one-time "
-                        + "enrollment token, or a factory (IDevID) client certificate"));
+                "first enrollment needs the device's one-time enrollment token (HTTP Basic with the device id, "
+                        + "or the CSR's challengePassword) or a factory (IDevID) client certificate"));
+    }
+
+    /**
+     * Decides whether a client certificate chain may open a session at all, before any request:
+     * doors whose handshake needs an answer (DTLS) ask here, so they trust exactly what the
+     * enrollment path trusts. A chain passes when it is a current, unrevoked Fleetkey device
+     * certificate, or chains to a maker CA of some group (which group is decided per request).
+     */
+    public Optional<ChainRefusal> screenClientChain(List<X509Certificate> chain) {
+        if (chain.isEmpty()) {
+            return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "no certificate was presented"));
+        }
+        X509Certificate leaf = chain.get(0);
+        Instant now = clock.instant();
+        if (isIssuedByUs(new ChannelProof.ClientCertificate(chain))) {
+            Optional<ChainRefusal> problem = ClientCertificateVerifier.check(chain, List.of(authority.chain().get(0)), now)
+                    .map(ChainRefusal::of);
+            if (problem.isPresent()) {
+                return problem;
+            }
+            Optional<IssuedCertificate> issued = certificates.find(leaf.getSerialNumber().toString(16));
+            if (issued.isEmpty() || issued.get().deviceId() == null) {
+                return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED,
+                        "certificate " + leaf.getSerialNumber().toString(16) + " is not a device certificate in the registry"));
+            }
+            if (issued.get().status() == CertificateStatus.REVOKED
+                    || devices.find(issued.get().deviceId()).map(d -> d.status() == DeviceStatus.REVOKED).orElse(true)) {
+                return Optional.of(new ChainRefusal(ChainRefusal.Kind.REVOKED,
+                        "device '" + issued.get().deviceId() + "' or its certificate is revoked"));
+            }
+            return Optional.empty();
+        }
+        List<X509Certificate> makerCas = groups.list().stream().flatMap(g -> g.makerCas().stream()).distinct().toList();
+        if (makerCas.isEmpty()) {
+            return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "'" + leaf.getSubjectX500Principal().getName()
+                    + "' is not a Fleetkey certificate, and no group has a maker CA for factory certificates"));
+        }
+        return ClientCertificateVerifier.check(chain, makerCas, now).map(ChainRefusal::of);
     }
 
     /** RFC 7030 §4.2.2 simplereenroll: renewal authenticated by the device's current certificate. */

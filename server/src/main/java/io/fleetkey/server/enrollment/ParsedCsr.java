@@ -11,7 +11,14 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * @param deviceId        the subject's CN
  * @param publicKeySha256 SHA-256 (hex) of the SubjectPublicKeyInfo, the key's fingerprint in the registry
  * @param dnsNames        DNS SANs requested through the extensionRequest attribute
+ * @param challengePassword the PKCS#9 challengePassword, where a device without other credentials
+ *                        puts its one-time enrollment token; null when absent
  */
 public record ParsedCsr(PKCS10CertificationRequest request, String deviceId, SubjectPublicKeyInfo publicKey,
-                        String publicKeySha256, List<String> dnsNames) {
+                        String publicKeySha256, List<String> dnsNames, String challengePassword) {
+    @Override
+    public String toString() {
+        return "ParsedCsr[deviceId=" + deviceId + ", publicKeySha256=" + publicKeySha256 + ", dnsNames=" + dnsNames
+                + ", challengePassword=" + (challengePassword == null ? "none" : "<hidden>") + "]";
+    }
 }

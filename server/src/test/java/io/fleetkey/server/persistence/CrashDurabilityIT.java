@@ -90,6 +90,7 @@ class CrashDurabilityIT {
         pb.environment().put("FLEETKEY_DATA_DIR", dataDir.toString());
         pb.environment().put("FLEETKEY_HTTPS_PORT", Integer.toString(port));
         pb.environment().put("FLEETKEY_ADMIN_TOKEN", ADMIN);
+        pb.environment().put("FLEETKEY_COAPS_PORT", "0");
         pb.redirectErrorStream(true).redirectOutput(dataDir.resolve("server-" + System.nanoTime() + ".log").toFile());
         Process p = pb.start();
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();

@@ -58,6 +58,8 @@ public final class TestServer implements AutoCloseable {
             props.put("fleetkey.admin-token", ADMIN_TOKEN);
             props.put("fleetkey.public-base-url", "https://localhost:8443");
             props.put("micronaut.server.ssl.port", -1);
+            props.put("fleetkey.coaps.port", 0);
+            props.put("fleetkey.coaps.bind-address", "127.0.0.1");
             props.putAll(extra);
             EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props);
             return new TestServer(dataDir, server);
@@ -72,6 +74,11 @@ public final class TestServer implements AutoCloseable {
 
     public int port() {
         return server.getPort();
+    }
+
+    /** The UDP port of the EST-coaps door. */
+    public int coapsPort() {
+        return context().getBean(io.fleetkey.server.transport.coap.CoapsDoor.class).port();
     }
 
     public URI uri(String path) {

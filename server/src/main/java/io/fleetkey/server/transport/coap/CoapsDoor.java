@@ -1,0 +1,154 @@
+package io.fleetkey.server.transport.coap;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.fleetkey.protocol.EstOperation;
+import io.fleetkey.server.authority.ServerIdentity;
+import io.fleetkey.server.config.FleetkeyConfiguration;
+import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.health.DoorReadiness;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.context.annotation.Requires;
+import io.micronaut.context.exceptions.ConfigurationException;
+import io.micronaut.scheduling.TaskExecutors;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Named;
+import org.eclipse.californium.core.CoapResource;
+import org.eclipse.californium.core.CoapServer;
+import org.eclipse.californium.core.config.CoapConfig;
+import org.eclipse.californium.core.network.CoapEndpoint;
+import org.eclipse.californium.core.server.resources.Resource;
+import org.eclipse.californium.elements.config.CertificateAuthenticationMode;
+import org.eclipse.californium.elements.config.Configuration;
+import org.eclipse.californium.scandium.DTLSConnector;
+import org.eclipse.californium.scandium.config.DtlsConfig;
+import org.eclipse.californium.scandium.config.DtlsConfig.DtlsRole;
+import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
+import org.eclipse.californium.scandium.dtls.CertificateType;
+import org.eclipse.californium.scandium.dtls.SignatureAndHashAlgorithm;
+import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
+import org.eclipse.californium.scandium.dtls.x509.SingleCertificateProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * EST over CoAP/DTLS (RFC 9148): a Californium CoAP server on a Scandium DTLS 1.2 connector,
+ * started and stopped with the application. The server authenticates with its Fleetkey TLS
+ * certificate; clients may present a certificate (checked by the core during the handshake)
+ * or none, in which case only a token in the CSR can enroll them.
+ */
+@Context
+@Requires(property = "fleetkey.coaps.enabled", notEquals = "false")
+public class CoapsDoor {
+    private static final Logger LOG = LoggerFactory.getLogger(CoapsDoor.class);
+    static final String NAME = "est-coaps";
+
+    static {
+        CoapConfig.register();
+        DtlsConfig.register();
+    }
+
+    private final CoapServer server;
+    private final DTLSConnector connector;
+    private final DtlsTrafficLog trafficLog = new DtlsTrafficLog();
+
+    public CoapsDoor(FleetkeyConfiguration config, ServerIdentity identity, EnrollmentService enrollment,
+                     DoorReadiness readiness, @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
+        readiness.expect(NAME);
+        FleetkeyConfiguration.Coaps settings = config.getCoaps();
+        int maxRequestBytes = config.getEnrollment().getMaxRequestBytes();
+        // Always an explicit Configuration: Californium's global default writes a properties file into the cwd.
+        Configuration coap = Configuration.createStandardWithoutFile();
+        coap.set(CoapConfig.MAX_MESSAGE_SIZE, settings.getMaxMessageSize());
+        coap.set(CoapConfig.PREFERRED_BLOCK_SIZE, settings.getPreferredBlockSize());
+        coap.set(CoapConfig.MAX_RESOURCE_BODY_SIZE, maxRequestBytes);
+        coap.set(CoapConfig.BLOCKWISE_STATUS_LIFETIME, settings.getBlockwiseLifetime().toMillis(), TimeUnit.MILLISECONDS);
+        coap.set(CoapConfig.BLOCKWISE_STRICT_BLOCK1_OPTION, true);
+
+        this.connector = new DTLSConnector(dtlsConfig(coap, settings, identity, enrollment));
+        this.server = new CoapServer(coap);
+        server.addEndpoint(new CoapEndpoint.Builder().setConfiguration(coap).setConnector(connector).build());
+        CoapResource est = new CoapResource("est");
+        for (EstOperation operation : EstOperation.values()) {
+            est.add(new EstCoapResource(operation, enrollment, blocking, maxRequestBytes));
+        }
+        Resource wellKnown = server.getRoot().getChild(".well-known");
+        wellKnown.add(est);
+        try {
+            server.start();
+        } catch (IllegalStateException e) {
+            server.destroy();
+            throw new ConfigurationException(startFailure(settings, e), e);
+        }
+        if (connector.getAddress() == null) {
+            server.destroy();
+            throw new ConfigurationException(startFailure(settings, null));
+        }
+        readiness.ready(NAME);
+        LOG.info("EST over CoAP/DTLS (RFC 9148) at coaps://{}:{}{}", settings.getBindAddress(),
+                connector.getAddress().getPort(), EstOperation.WELL_KNOWN_PREFIX);
+    }
+
+    private DtlsConnectorConfig dtlsConfig(Configuration coap, FleetkeyConfiguration.Coaps settings,
+                                           ServerIdentity identity, EnrollmentService enrollment) {
+        try {
+            return DtlsConnectorConfig.builder(coap)
+                    .setAddress(new InetSocketAddress(settings.getBindAddress(), settings.getPort()))
+                    .set(DtlsConfig.DTLS_ROLE, DtlsRole.SERVER_ONLY)
+                    // RFC 9146: devices behind NATs keep their session when their address changes.
+                    .set(DtlsConfig.DTLS_CONNECTION_ID_LENGTH, settings.getConnectionIdLength())
+                    // Stateless cookie exchange first: a spoofed source cannot make the server work or amplify.
+                    .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
+                    .set(DtlsConfig.DTLS_MAX_CONNECTIONS, settings.getMaxConnections())
+                    .set(DtlsConfig.DTLS_STALE_CONNECTION_THRESHOLD, settings.getStaleConnectionThreshold().toSeconds(),
+                            TimeUnit.SECONDS)
+                    .set(DtlsConfig.DTLS_MAX_PENDING_HANDSHAKE_RESULT_JOBS, settings.getMaxPendingHandshakes())
+                    // Certificates are optional at this layer: token devices enroll without one.
+                    .set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.WANTED)
+                    // RFC 9148 §7 mandates CCM_8; GCM for clients that lack it.
+                    .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+                            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+                    // Device and maker chains may be P-384/SHA-384 or Ed25519, not only P-256.
+                    .setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA,
+                            SignatureAndHashAlgorithm.SHA384_WITH_ECDSA, SignatureAndHashAlgorithm.INTRINSIC_WITH_ED25519,
+                            SignatureAndHashAlgorithm.SHA256_WITH_RSA)
+                    .setCertificateIdentityProvider(new SingleCertificateProvider(identity.key(),
+                            identity.chain().toArray(new X509Certificate[0]), CertificateType.X_509))
+                    .setAdvancedCertificateVerifier(new DtlsClientCertificates(enrollment))
+                    .setHealthHandler(trafficLog)
+                    .build();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ConfigurationException("The EST-coaps (DTLS) settings are not usable: " + e.getMessage()
+                    + "; check the FLEETKEY_COAPS_* settings", e);
+        }
+    }
+
+    private static String startFailure(FleetkeyConfiguration.Coaps settings, Exception e) {
+        Throwable cause = e == null ? null : e.getCause();
+        String why = cause instanceof BindException || cause instanceof IOException
+                ? "UDP port " + settings.getPort() + " on " + settings.getBindAddress() + " is not available (" + cause.getMessage() + ")"
+                : "it did not start" + (e == null ? "" : " (" + e.getMessage() + ")");
+        return "EST over CoAP/DTLS cannot start: " + why + ". Set FLEETKEY_COAPS_PORT to a free port, "
+                + "or FLEETKEY_COAPS_ENABLED=false to run without the CoAP door";
+    }
+
+    /** The UDP port the door listens on (the configured one, or the one picked for port 0). */
+    public int port() {
+        return connector.getAddress().getPort();
+    }
+
+    DTLSConnector connector() {
+        return connector;
+    }
+
+    @PreDestroy
+    void stop() {
+        server.destroy();
+    }
+}
