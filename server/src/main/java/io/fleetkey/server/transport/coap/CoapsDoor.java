@@ -73,7 +73,7 @@ public class CoapsDoor {
         this.connector = new DTLSConnector(dtlsConfig(coap, settings, identity, enrollment));
         this.server = new CoapServer(coap);
         server.addEndpoint(new CoapEndpoint.Builder().setConfiguration(coap).setConnector(connector).build());
-        CoapResource est = new CoapResource("est");
+        CoapResource est = new EstRootResource();
         for (EstOperation operation : EstOperation.values()) {
             est.add(new EstCoapResource(operation, enrollment, blocking, maxRequestBytes));
         }
