@@ -90,6 +90,18 @@ public final class TestPki {
         }
     }
 
+    /** A DER CSR for CN=cn carrying a one-time enrollment token in its PKCS#9 challengePassword. */
+    public static byte[] csrWithToken(String cn, KeyPair keys, String token) {
+        try {
+            return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + cn), keys.getPublic())
+                    .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+                            new org.bouncycastle.asn1.DERUTF8String(token))
+                    .build(signer(keys.getPrivate())).getEncoded();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A CSR whose signature was made by a different key than the one it carries. */
     public static byte[] csrWithForeignSignature(String cn) {
         KeyPair carried = p256();
