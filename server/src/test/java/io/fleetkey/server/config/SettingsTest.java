@@ -21,6 +21,7 @@ class SettingsTest {
     void nested_settings_are_bound() {
         try (ApplicationContext ctx = ApplicationContext.run(Map.of(
                 "fleetkey.data-dir", dataDir.toString(),
+                "fleetkey.coaps.port", "0",
                 "fleetkey.enrollment.token-validity", "1h",
                 "fleetkey.ca.issuing-curve", "P-384",
                 "fleetkey.tls.hostnames", "a.example,10.0.0.1"))) {
@@ -43,8 +44,38 @@ class SettingsTest {
                 .hasStackTraceContaining("must be 2048 or more");
     }
 
+    @Test
+    void a_coaps_block_size_that_is_not_a_power_of_two_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.coaps.preferred-block-size", "100")).close())
+                .hasStackTraceContaining("must be a power of two from 16 to 1024");
+    }
+
+    @Test
+    void a_coaps_port_out_of_range_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
+                "fleetkey.coaps.port", "70000")).close())
+                .hasStackTraceContaining("Coaps.port - must be less than or equal to 65535");
+    }
+
+    @Test
+    void a_coaps_port_in_use_stops_start_up_with_what_to_do() throws Exception {
+        try (java.net.DatagramSocket taken = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
+                    "fleetkey.coaps.bind-address", "127.0.0.1",
+                    "fleetkey.coaps.port", Integer.toString(taken.getLocalPort()))).close())
+                    .hasStackTraceContaining("UDP port " + taken.getLocalPort())
+                    .hasStackTraceContaining("FLEETKEY_COAPS_PORT");
+        }
+    }
+
+    @Test
+    void a_connection_id_longer_than_16_bytes_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.coaps.connection-id-length", "17")).close())
+                .hasStackTraceContaining("connectionIdLength");
+    }
+
     private Map<String, Object> with(String key, String value) {
-        return Map.of("fleetkey.data-dir", dataDir.toString(), key, value);
+        return Map.of("fleetkey.data-dir", dataDir.toString(), "fleetkey.coaps.port", "0", key, value);
     }
 
     @Test

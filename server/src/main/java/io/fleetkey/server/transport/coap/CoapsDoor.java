@@ -1,7 +1,7 @@
 package io.fleetkey.server.transport.coap;
 
 import java.io.IOException;
-import java.net.BindException;
+import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.ExecutorService;
@@ -130,10 +130,14 @@ public class CoapsDoor {
     }
 
     private static String startFailure(FleetkeyConfiguration.Coaps settings, Exception e) {
-        Throwable cause = e == null ? null : e.getCause();
-        String why = cause instanceof BindException || cause instanceof IOException
-                ? "UDP port " + settings.getPort() + " on " + settings.getBindAddress() + " is not available (" + cause.getMessage() + ")"
-                : "it did not start" + (e == null ? "" : " (" + e.getMessage() + ")");
+        // Californium reports only that no endpoint started; find out whether the port is the reason.
+        String why = "it did not start" + (e == null ? "" : " (" + e.getMessage() + ")");
+        try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(settings.getBindAddress(), settings.getPort()))) {
+            probe.getLocalPort();
+        } catch (IOException bind) {
+            why = "UDP port " + settings.getPort() + " on " + settings.getBindAddress() + " is not available ("
+                    + bind.getMessage() + ")";
+        }
         return "EST over CoAP/DTLS cannot start: " + why + ". Set FLEETKEY_COAPS_PORT to a free port, "
                 + "or FLEETKEY_COAPS_ENABLED=false to run without the CoAP door";
     }
