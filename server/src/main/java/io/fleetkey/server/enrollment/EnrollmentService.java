@@ -160,7 +160,7 @@ public final class EnrollmentService {
             }
             return Optional.empty();
         }
-        List<X509Certificate> makerCas = groups.list().stream().flatMap(g -> g.makerCas().stream()).distinct().toList();
+        List<X509Certificate> makerCas = groups.allMakerCas();
         if (makerCas.isEmpty()) {
             return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "'" + leaf.getSubjectX500Principal().getName()
                     + "' is not a Fleetkey certificate, and no group has a maker CA for factory certificates"));

@@ -7,8 +7,11 @@ import java.sql.SQLException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.registry.EnrollmentGroup;
@@ -18,6 +21,9 @@ import jakarta.inject.Singleton;
 
 @Singleton
 public final class JdbcGroupRepository implements GroupRepository {
+    /** Parsed maker CAs by SHA-256 of their DER: a certificate never changes, so parsing it once is enough. */
+    private static final int PARSED_LIMIT = 10_000;
+    private final Map<String, X509Certificate> parsed = new ConcurrentHashMap<>();
     private final JdbcTransactions tx;
 
     public JdbcGroupRepository(JdbcTransactions tx) {
@@ -103,14 +109,44 @@ public final class JdbcGroupRepository implements GroupRepository {
         }
     }
 
-    private static EnrollmentGroup map(Connection c, ResultSet rs) throws SQLException {
+    @Override
+    public List<X509Certificate> allMakerCas() {
+        return tx.withConnection(c -> {
+            Map<String, X509Certificate> cas = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT sha256, der FROM group_maker_cas ORDER BY sha256");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String sha256 = rs.getString(1);
+                    if (!cas.containsKey(sha256)) {
+                        cas.put(sha256, certificate(sha256, rs.getBytes(2)));
+                    }
+                }
+            }
+            return List.copyOf(cas.values());
+        });
+    }
+
+    private X509Certificate certificate(String sha256, byte[] der) {
+        X509Certificate known = parsed.get(sha256);
+        if (known != null) {
+            return known;
+        }
+        X509Certificate certificate = Certificates.fromDer(der);
+        if (parsed.size() < PARSED_LIMIT) {
+            parsed.put(sha256, certificate);
+        }
+        return certificate;
+    }
+
+    private EnrollmentGroup map(Connection c, ResultSet rs) throws SQLException {
         String name = rs.getString("name");
         List<X509Certificate> cas = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT der FROM group_maker_cas WHERE group_name = ? ORDER BY sha256")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT sha256, der FROM group_maker_cas WHERE group_name = ? ORDER BY sha256")) {
             ps.setString(1, name);
             try (ResultSet cr = ps.executeQuery()) {
                 while (cr.next()) {
-                    cas.add(Certificates.fromDer(cr.getBytes(1)));
+                    cas.add(certificate(cr.getString(1), cr.getBytes(2)));
                 }
             }
         }

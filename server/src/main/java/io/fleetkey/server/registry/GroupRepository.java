@@ -1,5 +1,6 @@
 package io.fleetkey.server.registry;
 
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
 
@@ -14,4 +15,7 @@ public interface GroupRepository {
     void update(EnrollmentGroup group);
 
     List<EnrollmentGroup> list();
+
+    /** Every maker CA of every group, each once: the anchors a factory certificate may chain to. */
+    List<X509Certificate> allMakerCas();
 }
