@@ -312,6 +312,15 @@ public class FleetkeyConfiguration {
         /** How long a half-finished block-wise transfer is kept. */
         @NotNull
         private Duration blockwiseLifetime = Duration.ofSeconds(60);
+        /** First DTLS handshake retransmission timeout (RFC 6347 §4.2.4.1: 1 s; doubles on every retry). */
+        @NotNull
+        private Duration retransmissionTimeout = Duration.ofSeconds(1);
+        /**
+         * Send the issuing CA after the server certificate (the root is never sent: devices pin it).
+         * false: the server certificate alone, for devices that hold the issuing CA and offer only
+         * ecdsa_secp256r1_sha256 (the issuing CA is signed by the P-384 root with SHA-384).
+         */
+        private boolean sendIssuingCa = true;
 
         public boolean isEnabled() {
             return enabled;
@@ -383,6 +392,22 @@ public class FleetkeyConfiguration {
 
         public void setMaxMessageSize(int maxMessageSize) {
             this.maxMessageSize = maxMessageSize;
+        }
+
+        public Duration getRetransmissionTimeout() {
+            return retransmissionTimeout;
+        }
+
+        public void setRetransmissionTimeout(Duration retransmissionTimeout) {
+            this.retransmissionTimeout = retransmissionTimeout;
+        }
+
+        public boolean isSendIssuingCa() {
+            return sendIssuingCa;
+        }
+
+        public void setSendIssuingCa(boolean sendIssuingCa) {
+            this.sendIssuingCa = sendIssuingCa;
         }
 
         public Duration getBlockwiseLifetime() {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -118,8 +119,10 @@ public class CoapsDoor {
                     .setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA,
                             SignatureAndHashAlgorithm.SHA384_WITH_ECDSA, SignatureAndHashAlgorithm.INTRINSIC_WITH_ED25519,
                             SignatureAndHashAlgorithm.SHA256_WITH_RSA)
+                    .set(DtlsConfig.DTLS_RETRANSMISSION_TIMEOUT, settings.getRetransmissionTimeout().toMillis(),
+                            TimeUnit.MILLISECONDS)
                     .setCertificateIdentityProvider(new SingleCertificateProvider(identity.key(),
-                            identity.chain().toArray(new X509Certificate[0]), CertificateType.X_509))
+                            serverChain(identity, settings), CertificateType.X_509))
                     .setAdvancedCertificateVerifier(new DtlsClientCertificates(enrollment))
                     .setHealthHandler(trafficLog)
                     .build();
@@ -127,6 +130,16 @@ public class CoapsDoor {
             throw new ConfigurationException("The EST-coaps (DTLS) settings are not usable: " + e.getMessage()
                     + "; check the FLEETKEY_COAPS_* settings", e);
         }
+    }
+
+    /**
+     * The certificates the server sends: never the root (RFC 5246 §7.4.2 lets it go, devices pin it,
+     * and it would cost a few hundred bytes per handshake); the issuing CA unless turned off.
+     */
+    private static X509Certificate[] serverChain(ServerIdentity identity, FleetkeyConfiguration.Coaps settings) {
+        List<X509Certificate> chain = identity.chain();
+        int length = settings.isSendIssuingCa() ? Math.min(2, chain.size()) : 1;
+        return chain.subList(0, length).toArray(new X509Certificate[0]);
     }
 
     private static String startFailure(FleetkeyConfiguration.Coaps settings, Exception e) {

@@ -1,6 +1,10 @@
 package io.fleetkey.server.transport.coap;
 
 import org.eclipse.californium.core.CoapResource;
+import org.eclipse.californium.core.coap.CoAP.ResponseCode;
+import org.eclipse.californium.core.coap.MediaTypeRegistry;
+import org.eclipse.californium.core.network.Exchange;
+import org.eclipse.californium.core.server.resources.CoapExchange;
 import org.eclipse.californium.core.server.resources.Resource;
 
 /**
@@ -10,7 +14,7 @@ import org.eclipse.californium.core.server.resources.Resource;
  */
 final class EstRootResource extends CoapResource {
     EstRootResource() {
-        super("est");
+        super("est", false); // discovery lists the operations, not the container
     }
 
     @Override
@@ -31,6 +35,13 @@ final class EstRootResource extends CoapResource {
         @Override
         public Resource getChild(String name) {
             return EstRootResource.super.getChild(name);
+        }
+
+        /** Reached only when the path ends at the label: most likely a mistyped operation. */
+        @Override
+        public void handleRequest(Exchange exchange) {
+            new CoapExchange(exchange).respond(ResponseCode.NOT_FOUND, "no EST operation '" + getName()
+                    + "' here; use crts, sen, sren or att (RFC 9148 §4.1)", MediaTypeRegistry.TEXT_PLAIN);
         }
     }
 }

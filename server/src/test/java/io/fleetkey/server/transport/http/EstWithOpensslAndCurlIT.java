@@ -99,7 +99,7 @@ class EstWithOpensslAndCurlIT {
                 "--data-binary", "@k.csr.b64", "-D", "-", "https://localhost:" + server.port()
                         + "/.well-known/est/simpleenroll");
         assertThat(out).startsWith("HTTP/1.1 401").containsIgnoringCase("WWW-Authenticate: Basic")
-                .containsIgnoringCase("Fleetkey-Reason: first enrollment needs HTTP Basic authentication");
+                .containsIgnoringCase("Fleetkey-Reason: first enrollment needs the device's one-time enrollment token (HTTP Basic");
     }
 
     /** Writes the self-signed certificate of the fetched chain to root.pem and the other to issuing.pem. */
