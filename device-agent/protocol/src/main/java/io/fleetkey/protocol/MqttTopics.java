@@ -1,0 +1,98 @@
+package io.fleetkey.protocol;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The topic layout of EST over MQTT (docs/mqtt-protocol.md), one place for both sides.
+ *
+ * <pre>
+ * request   fleetkey/v1/est/{deviceId}/{op}/req/{requestId}          device publishes, QoS 1
+ * response  fleetkey/v1/est/{deviceId}/{op}/res/{requestId}/{status}  server publishes, QoS 1
+ * events    fleetkey/v1/dev/{deviceId}/events                         server publishes (revocation retained)
+ * </pre>
+ * {@code op} is the RFC 9148 short name ({@link EstOperation#shortName()}), {@code status} the
+ * CoAP-style code of the EST-coaps door ({@code 2.04}, {@code 4.03}, {@code 5.03}, …), so every
+ * door answers the same request with the same code. Device ids ({@link DeviceIds}) and request
+ * ids contain no {@code /}, {@code +}, {@code #} or {@code $}, so they are always safe in a topic.
+ */
+public final class MqttTopics {
+    public static final String PREFIX = "fleetkey/v1";
+    /** Server nodes share requests through this shared-subscription group (MQTT 5 §4.8.2). */
+    public static final String SERVER_GROUP = "fleetkey";
+
+    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9_-]{1,36}");
+    private static final Pattern REQUEST = Pattern.compile(
+            "fleetkey/v1/est/([A-Za-z0-9._-]{1,64})/([a-z]{1,16})/req/([A-Za-z0-9_-]{1,36})");
+
+    private MqttTopics() {
+    }
+
+    /** A request id: 1 to 36 characters from A-Z, a-z, 0-9, '_' and '-' (a UUID fits). */
+    public static boolean isValidRequestId(String requestId) {
+        return requestId != null && REQUEST_ID.matcher(requestId).matches();
+    }
+
+    public static String request(String deviceId, EstOperation operation, String requestId) {
+        return est(deviceId) + "/" + operation.shortName() + "/req/" + checkedRequestId(requestId);
+    }
+
+    public static String response(String deviceId, EstOperation operation, String requestId, String status) {
+        return est(deviceId) + "/" + operation.shortName() + "/res/" + checkedRequestId(requestId) + "/" + status;
+    }
+
+    /** What a device subscribes to, before it publishes its first request: all its answers. */
+    public static String deviceResponses(String deviceId) {
+        return est(deviceId) + "/+/res/#";
+    }
+
+    /** What every server node subscribes to: all requests, shared among the nodes. */
+    public static String serverRequests() {
+        return "$share/" + SERVER_GROUP + "/" + PREFIX + "/est/+/+/req/+";
+    }
+
+    public static String events(String deviceId) {
+        return PREFIX + "/dev/" + checkedDeviceId(deviceId) + "/events";
+    }
+
+    /** The parts of a request topic, or empty if the topic is not one. */
+    public static Optional<Request> parseRequest(String topic) {
+        Matcher m = REQUEST.matcher(topic);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Request(m.group(1), m.group(2), m.group(3)));
+    }
+
+    /** A parsed request topic; {@code operation} is the short name as sent, not yet checked. */
+    public record Request(String deviceId, String operation, String requestId) {
+        /** The operation, if it is one the protocol knows. */
+        public Optional<EstOperation> estOperation() {
+            for (EstOperation op : EstOperation.values()) {
+                if (op.shortName().equals(operation)) {
+                    return Optional.of(op);
+                }
+            }
+            return Optional.empty();
+        }
+    }
+
+    private static String est(String deviceId) {
+        return PREFIX + "/est/" + checkedDeviceId(deviceId);
+    }
+
+    private static String checkedDeviceId(String deviceId) {
+        if (!DeviceIds.isValid(deviceId)) {
+            throw new IllegalArgumentException("not a device id: " + DeviceIds.rule());
+        }
+        return deviceId;
+    }
+
+    private static String checkedRequestId(String requestId) {
+        if (!isValidRequestId(requestId)) {
+            throw new IllegalArgumentException("a request id has 1 to 36 characters from A-Z, a-z, 0-9, '_' and '-'");
+        }
+        return requestId;
+    }
+}
