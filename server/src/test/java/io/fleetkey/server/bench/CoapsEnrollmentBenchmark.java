@@ -143,6 +143,9 @@ public final class CoapsEnrollmentBenchmark {
             int status = pb.start().waitFor();
             if (status != 0) {
                 System.out.println("the " + provider + " fork failed with status " + status);
+                for (Path r : results) {
+                    Files.deleteIfExists(r);
+                }
                 return status;
             }
         }
