@@ -4,27 +4,19 @@ import java.net.InetSocketAddress;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.fleetkey.server.config.FleetkeyConfiguration;
+import io.fleetkey.server.transport.coap.CoapsDoor;
 import org.eclipse.californium.core.CoapResource;
 import org.eclipse.californium.core.CoapServer;
 import org.eclipse.californium.core.coap.CoAP.ResponseCode;
-import org.eclipse.californium.core.config.CoapConfig;
 import org.eclipse.californium.core.network.CoapEndpoint;
 import org.eclipse.californium.core.server.resources.CoapExchange;
-import org.eclipse.californium.elements.config.CertificateAuthenticationMode;
 import org.eclipse.californium.elements.config.Configuration;
 import org.eclipse.californium.scandium.DTLSConnector;
 import org.eclipse.californium.scandium.DtlsHealth;
-import org.eclipse.californium.scandium.config.DtlsConfig;
-import org.eclipse.californium.scandium.config.DtlsConfig.DtlsRole;
 import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
-import org.eclipse.californium.scandium.dtls.CertificateType;
-import org.eclipse.californium.scandium.dtls.SignatureAndHashAlgorithm;
-import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
-import org.eclipse.californium.scandium.dtls.x509.SingleCertificateProvider;
 import org.eclipse.californium.scandium.dtls.x509.StaticNewAdvancedCertificateVerifier;
 
 /**
@@ -48,34 +40,10 @@ final class BareScandiumServer implements AutoCloseable {
      */
     BareScandiumServer(FleetkeyConfiguration config, PrivateKey key, List<X509Certificate> chain,
                        X509Certificate makerCa, byte[] answer) {
-        FleetkeyConfiguration.Coaps settings = config.getCoaps();
-        Configuration coap = new Configuration();
-        coap.set(CoapConfig.MAX_MESSAGE_SIZE, settings.getMaxMessageSize());
-        coap.set(CoapConfig.PREFERRED_BLOCK_SIZE, settings.getPreferredBlockSize());
-        coap.set(CoapConfig.MAX_RESOURCE_BODY_SIZE, config.getEnrollment().getMaxRequestBytes());
-        coap.set(CoapConfig.BLOCKWISE_STATUS_LIFETIME, settings.getBlockwiseLifetime().toMillis(), TimeUnit.MILLISECONDS);
-        coap.set(CoapConfig.BLOCKWISE_STRICT_BLOCK1_OPTION, true);
-        DtlsConnectorConfig dtls = DtlsConnectorConfig.builder(coap)
+        // Exactly the door's CoAP and DTLS settings; only the verifier and the resource differ.
+        Configuration coap = CoapsDoor.coapConfiguration(config);
+        DtlsConnectorConfig dtls = CoapsDoor.dtlsSettings(coap, config.getCoaps(), key, chain)
                 .setAddress(new InetSocketAddress("127.0.0.1", 0))
-                .set(DtlsConfig.DTLS_ROLE, DtlsRole.SERVER_ONLY)
-                .set(DtlsConfig.DTLS_CONNECTION_ID_LENGTH, settings.getConnectionIdLength())
-                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
-                .set(DtlsConfig.DTLS_MAX_CONNECTIONS, settings.getMaxConnections())
-                .set(DtlsConfig.DTLS_STALE_CONNECTION_THRESHOLD, settings.getStaleConnectionThreshold().toSeconds(),
-                        TimeUnit.SECONDS)
-                .set(DtlsConfig.DTLS_MAX_PENDING_HANDSHAKE_RESULT_JOBS, settings.getMaxPendingHandshakes())
-                .set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.WANTED)
-                .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
-                        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-                        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
-                .setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA,
-                        SignatureAndHashAlgorithm.SHA384_WITH_ECDSA, SignatureAndHashAlgorithm.INTRINSIC_WITH_ED25519,
-                        SignatureAndHashAlgorithm.SHA256_WITH_RSA)
-                .set(DtlsConfig.DTLS_RETRANSMISSION_TIMEOUT, settings.getRetransmissionTimeout().toMillis(),
-                        TimeUnit.MILLISECONDS)
-                .setCertificateIdentityProvider(new SingleCertificateProvider(key, chain.subList(0,
-                        settings.isSendIssuingCa() ? Math.min(2, chain.size()) : 1).toArray(new X509Certificate[0]),
-                        CertificateType.X_509))
                 .setAdvancedCertificateVerifier(StaticNewAdvancedCertificateVerifier.builder()
                         .setTrustedCertificates(makerCa).build())
                 .setHealthHandler(new Counts(handshakes, records))

@@ -28,9 +28,6 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.FileAppender;
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
@@ -513,22 +510,8 @@ public final class CoapsEnrollmentBenchmark {
     }
 
     private static void configureLogging(Path dataDir) {
-        // The core's INFO line per certificate goes to a file, as a server's would; the console stays readable.
+        IssuanceBenchmark.coreLogToFile(dataDir);
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-        encoder.setContext(context);
-        encoder.setPattern("%d{HH:mm:ss.SSS} %-5level %logger{30} - %msg%n");
-        encoder.start();
-        FileAppender<ILoggingEvent> file = new FileAppender<>();
-        file.setContext(context);
-        file.setName("bench-file");
-        file.setFile(dataDir.resolve("fleetkey.log").toString());
-        file.setEncoder(encoder);
-        file.start();
-        ch.qos.logback.classic.Logger fleetkey = context.getLogger("io.fleetkey");
-        fleetkey.setLevel(ch.qos.logback.classic.Level.INFO);
-        fleetkey.setAdditive(false);
-        fleetkey.addAppender(file);
         context.getLogger("org.eclipse.californium").setLevel(ch.qos.logback.classic.Level.WARN);
     }
 

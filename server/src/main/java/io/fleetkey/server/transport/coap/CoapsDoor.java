@@ -3,6 +3,7 @@ package io.fleetkey.server.transport.coap;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -63,13 +64,7 @@ public class CoapsDoor {
         readiness.expect(NAME);
         FleetkeyConfiguration.Coaps settings = config.getCoaps();
         int maxRequestBytes = config.getEnrollment().getMaxRequestBytes();
-        // Always an explicit Configuration: Californium's global default writes a properties file into the cwd.
-        Configuration coap = Configuration.createStandardWithoutFile();
-        coap.set(CoapConfig.MAX_MESSAGE_SIZE, settings.getMaxMessageSize());
-        coap.set(CoapConfig.PREFERRED_BLOCK_SIZE, settings.getPreferredBlockSize());
-        coap.set(CoapConfig.MAX_RESOURCE_BODY_SIZE, maxRequestBytes);
-        coap.set(CoapConfig.BLOCKWISE_STATUS_LIFETIME, settings.getBlockwiseLifetime().toMillis(), TimeUnit.MILLISECONDS);
-        coap.set(CoapConfig.BLOCKWISE_STRICT_BLOCK1_OPTION, true);
+        Configuration coap = coapConfiguration(config);
 
         this.connector = new DTLSConnector(dtlsConfig(coap, settings, identity, enrollment));
         this.server = new CoapServer(coap);
@@ -95,34 +90,56 @@ public class CoapsDoor {
                 connector.getAddress().getPort(), EstOperation.WELL_KNOWN_PREFIX);
     }
 
+    /**
+     * The door's CoAP settings. Public, with {@link #dtlsSettings}, so that a load test's bare
+     * Scandium server runs with exactly the door's settings.
+     */
+    public static Configuration coapConfiguration(FleetkeyConfiguration config) {
+        FleetkeyConfiguration.Coaps settings = config.getCoaps();
+        // Always an explicit Configuration: Californium's global default writes a properties file into the cwd.
+        Configuration coap = Configuration.createStandardWithoutFile();
+        coap.set(CoapConfig.MAX_MESSAGE_SIZE, settings.getMaxMessageSize());
+        coap.set(CoapConfig.PREFERRED_BLOCK_SIZE, settings.getPreferredBlockSize());
+        coap.set(CoapConfig.MAX_RESOURCE_BODY_SIZE, config.getEnrollment().getMaxRequestBytes());
+        coap.set(CoapConfig.BLOCKWISE_STATUS_LIFETIME, settings.getBlockwiseLifetime().toMillis(), TimeUnit.MILLISECONDS);
+        coap.set(CoapConfig.BLOCKWISE_STRICT_BLOCK1_OPTION, true);
+        return coap;
+    }
+
+    /** The door's DTLS settings and identity, without the client-certificate verifier and health handler. */
+    public static DtlsConnectorConfig.Builder dtlsSettings(Configuration coap, FleetkeyConfiguration.Coaps settings,
+                                                           PrivateKey key, List<X509Certificate> chain) {
+        return DtlsConnectorConfig.builder(coap)
+                .setAddress(new InetSocketAddress(settings.getBindAddress(), settings.getPort()))
+                .set(DtlsConfig.DTLS_ROLE, DtlsRole.SERVER_ONLY)
+                // RFC 9146: devices behind NATs keep their session when their address changes.
+                .set(DtlsConfig.DTLS_CONNECTION_ID_LENGTH, settings.getConnectionIdLength())
+                // Stateless cookie exchange first: a spoofed source cannot make the server work or amplify.
+                .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
+                .set(DtlsConfig.DTLS_MAX_CONNECTIONS, settings.getMaxConnections())
+                .set(DtlsConfig.DTLS_STALE_CONNECTION_THRESHOLD, settings.getStaleConnectionThreshold().toSeconds(),
+                        TimeUnit.SECONDS)
+                .set(DtlsConfig.DTLS_MAX_PENDING_HANDSHAKE_RESULT_JOBS, settings.getMaxPendingHandshakes())
+                // Certificates are optional at this layer: token devices enroll without one.
+                .set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.WANTED)
+                // RFC 9148 §7 mandates CCM_8; GCM for clients that lack it.
+                .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+                        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+                // Device and maker chains may be P-384/SHA-384 or Ed25519, not only P-256.
+                .setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA,
+                        SignatureAndHashAlgorithm.SHA384_WITH_ECDSA, SignatureAndHashAlgorithm.INTRINSIC_WITH_ED25519,
+                        SignatureAndHashAlgorithm.SHA256_WITH_RSA)
+                .set(DtlsConfig.DTLS_RETRANSMISSION_TIMEOUT, settings.getRetransmissionTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS)
+                .setCertificateIdentityProvider(new SingleCertificateProvider(key, serverChain(chain, settings),
+                        CertificateType.X_509));
+    }
+
     private DtlsConnectorConfig dtlsConfig(Configuration coap, FleetkeyConfiguration.Coaps settings,
                                            ServerIdentity identity, EnrollmentService enrollment) {
         try {
-            return DtlsConnectorConfig.builder(coap)
-                    .setAddress(new InetSocketAddress(settings.getBindAddress(), settings.getPort()))
-                    .set(DtlsConfig.DTLS_ROLE, DtlsRole.SERVER_ONLY)
-                    // RFC 9146: devices behind NATs keep their session when their address changes.
-                    .set(DtlsConfig.DTLS_CONNECTION_ID_LENGTH, settings.getConnectionIdLength())
-                    // Stateless cookie exchange first: a spoofed source cannot make the server work or amplify.
-                    .set(DtlsConfig.DTLS_USE_HELLO_VERIFY_REQUEST, true)
-                    .set(DtlsConfig.DTLS_MAX_CONNECTIONS, settings.getMaxConnections())
-                    .set(DtlsConfig.DTLS_STALE_CONNECTION_THRESHOLD, settings.getStaleConnectionThreshold().toSeconds(),
-                            TimeUnit.SECONDS)
-                    .set(DtlsConfig.DTLS_MAX_PENDING_HANDSHAKE_RESULT_JOBS, settings.getMaxPendingHandshakes())
-                    // Certificates are optional at this layer: token devices enroll without one.
-                    .set(DtlsConfig.DTLS_CLIENT_AUTHENTICATION_MODE, CertificateAuthenticationMode.WANTED)
-                    // RFC 9148 §7 mandates CCM_8; GCM for clients that lack it.
-                    .setAsList(DtlsConfig.DTLS_CIPHER_SUITES, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
-                            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-                            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
-                    // Device and maker chains may be P-384/SHA-384 or Ed25519, not only P-256.
-                    .setAsList(DtlsConfig.DTLS_SIGNATURE_AND_HASH_ALGORITHMS, SignatureAndHashAlgorithm.SHA256_WITH_ECDSA,
-                            SignatureAndHashAlgorithm.SHA384_WITH_ECDSA, SignatureAndHashAlgorithm.INTRINSIC_WITH_ED25519,
-                            SignatureAndHashAlgorithm.SHA256_WITH_RSA)
-                    .set(DtlsConfig.DTLS_RETRANSMISSION_TIMEOUT, settings.getRetransmissionTimeout().toMillis(),
-                            TimeUnit.MILLISECONDS)
-                    .setCertificateIdentityProvider(new SingleCertificateProvider(identity.key(),
-                            serverChain(identity, settings), CertificateType.X_509))
+            return dtlsSettings(coap, settings, identity.key(), identity.chain())
                     .setAdvancedCertificateVerifier(new DtlsClientCertificates(enrollment))
                     .setHealthHandler(trafficLog)
                     .build();
@@ -136,8 +153,7 @@ public class CoapsDoor {
      * The certificates the server sends: never the root (RFC 5246 §7.4.2 lets it go, devices pin it,
      * and it would cost a few hundred bytes per handshake); the issuing CA unless turned off.
      */
-    private static X509Certificate[] serverChain(ServerIdentity identity, FleetkeyConfiguration.Coaps settings) {
-        List<X509Certificate> chain = identity.chain();
+    private static X509Certificate[] serverChain(List<X509Certificate> chain, FleetkeyConfiguration.Coaps settings) {
         int length = settings.isSendIssuingCa() ? Math.min(2, chain.size()) : 1;
         return chain.subList(0, length).toArray(new X509Certificate[0]);
     }
