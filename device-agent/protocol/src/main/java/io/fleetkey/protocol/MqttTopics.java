@@ -47,6 +47,16 @@ public final class MqttTopics {
         return est(deviceId) + "/+/res/#";
     }
 
+    /** What a device may publish to (the broker's rule): its own requests, any operation and request id. */
+    public static String deviceRequests(String deviceId) {
+        return est(deviceId) + "/+/req/+";
+    }
+
+    /** What a device subscribes to for server notices: everything under its own events prefix. */
+    public static String deviceEvents(String deviceId) {
+        return PREFIX + "/dev/" + checkedDeviceId(deviceId) + "/#";
+    }
+
     /** What every server node subscribes to: all requests, shared among the nodes. */
     public static String serverRequests() {
         return "$share/" + SERVER_GROUP + "/" + PREFIX + "/est/+/+/req/+";

@@ -18,6 +18,14 @@ class MqttTopicsTest {
     }
 
     @Test
+    void the_broker_rules_of_a_device_cover_exactly_its_own_topics() {
+        assertThat(MqttTopics.deviceRequests("meter-0001")).isEqualTo("fleetkey/v1/est/meter-0001/+/req/+");
+        assertThat(MqttTopics.deviceEvents("meter-0001")).isEqualTo("fleetkey/v1/dev/meter-0001/#");
+        assertThatThrownBy(() -> MqttTopics.deviceRequests("+")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> MqttTopics.deviceEvents("a/b")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void a_request_topic_parses_back_into_its_parts() {
         MqttTopics.Request r = MqttTopics.parseRequest("fleetkey/v1/est/meter-0001/sren/req/0f1e-2d").orElseThrow();
         assertThat(r.deviceId()).isEqualTo("meter-0001");

@@ -168,6 +168,57 @@ public final class EnrollmentService {
         return ClientCertificateVerifier.check(chain, makerCas, now).map(ChainRefusal::of);
     }
 
+    /**
+     * The CAs under which {@link #screenClientChain} can accept a client certificate: the issuing
+     * CA (Fleetkey device certificates) and every group's maker CA (factory identities). A TLS
+     * stack that needs a trust store up front gets these; the screening still decides.
+     */
+    public List<X509Certificate> clientCertificateIssuers() {
+        List<X509Certificate> issuers = new java.util.ArrayList<>();
+        issuers.add(authority.chain().get(0));
+        for (X509Certificate maker : groups.allMakerCas()) {
+            if (!issuers.contains(maker)) {
+                issuers.add(maker);
+            }
+        }
+        return issuers;
+    }
+
+    /**
+     * Whether a chain that passed {@link #screenClientChain} names this device: a Fleetkey
+     * certificate by its CN, a factory certificate (IDevID) by its CN or its serialNumber
+     * attribute, the same rule as a first enrollment with a factory identity.
+     */
+    public boolean chainNamesDevice(List<X509Certificate> chain, String deviceId) {
+        if (chain.isEmpty() || deviceId == null) {
+            return false;
+        }
+        X509Certificate leaf = chain.get(0);
+        if (isIssuedByUs(new ChannelProof.ClientCertificate(chain))) {
+            X500Name subject = X500Name.getInstance(leaf.getSubjectX500Principal().getEncoded());
+            var cns = subject.getRDNs(BCStyle.CN);
+            return cns.length == 1 && deviceId.equals(IETFUtils.valueToString(cns[0].getFirst().getValue()));
+        }
+        return factoryIdentityNames(leaf, deviceId);
+    }
+
+    /**
+     * Decides whether a device may open a session without any certificate, before its first
+     * one (the token is checked later, in its CSR): it must be registered and not revoked.
+     *
+     * @return empty if it may, else a reason for the log
+     */
+    public Optional<String> screenDeviceWithoutCertificate(String deviceId) {
+        Optional<Device> device = devices.find(deviceId);
+        if (device.isEmpty()) {
+            return Optional.of("device '" + CsrChecker.printable(deviceId) + "' is not registered");
+        }
+        if (device.get().status() == DeviceStatus.REVOKED) {
+            return Optional.of("device '" + deviceId + "' is revoked");
+        }
+        return Optional.empty();
+    }
+
     /** RFC 7030 §4.2.2 simplereenroll: renewal authenticated by the device's current certificate. */
     public EnrollmentResult reenroll(byte[] csrDer, ChannelProof proof) {
         Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
