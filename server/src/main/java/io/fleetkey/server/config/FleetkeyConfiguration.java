@@ -47,6 +47,7 @@ public class FleetkeyConfiguration {
     private Tls tls = new Tls();
     private Enrollment enrollment = new Enrollment();
     private Coaps coaps = new Coaps();
+    private Mqtt mqtt = new Mqtt();
 
     public Path getDataDir() {
         return dataDir;
@@ -124,6 +125,14 @@ public class FleetkeyConfiguration {
 
     public void setCoaps(Coaps coaps) {
         this.coaps = coaps;
+    }
+
+    public Mqtt getMqtt() {
+        return mqtt;
+    }
+
+    public void setMqtt(Mqtt mqtt) {
+        this.mqtt = mqtt;
     }
 
     /** An empty environment variable means "not set". */
@@ -416,6 +425,124 @@ public class FleetkeyConfiguration {
 
         public void setBlockwiseLifetime(Duration blockwiseLifetime) {
             this.blockwiseLifetime = blockwiseLifetime;
+        }
+    }
+
+    /** EST over MQTT: for now the embedded broker (docs/mqtt-broker.md). */
+    @ConfigurationProperties("mqtt")
+    public static class Mqtt {
+        private Embedded embedded = new Embedded();
+
+        public Embedded getEmbedded() {
+            return embedded;
+        }
+
+        public void setEmbedded(Embedded embedded) {
+            this.embedded = embedded;
+        }
+
+        /**
+         * The MQTT broker that runs inside the server (HiveMQ CE): a TLS listener for devices and a
+         * plain development listener on the loopback interface for the server's own client and
+         * local tools.
+         */
+        @ConfigurationProperties("embedded")
+        public static class Embedded {
+            /** false: no broker in the server (FLEETKEY_MQTT_EMBEDDED_ENABLED). */
+            private boolean enabled = true;
+            /** Plain TCP port of the development listener (FLEETKEY_MQTT_PORT). */
+            @Min(1)
+            @jakarta.validation.constraints.Max(65535)
+            private int port = 1883;
+            /** Address of the plain development listener; keep it on loopback (FLEETKEY_MQTT_BIND_ADDRESS). */
+            @NotBlank
+            private String bindAddress = "127.0.0.1";
+            /** TLS port for devices (FLEETKEY_MQTTS_PORT). */
+            @Min(1)
+            @jakarta.validation.constraints.Max(65535)
+            private int tlsPort = 8883;
+            /** Address of the TLS listener; the wildcard serves every interface (FLEETKEY_MQTTS_BIND_ADDRESS). */
+            @NotBlank
+            private String tlsBindAddress = "0.0.0.0";
+            /**
+             * OPTIONAL: devices may connect without a certificate (token devices before their first
+             * certificate); REQUIRED: the TLS handshake fails without one (FLEETKEY_MQTTS_CLIENT_AUTHENTICATION).
+             */
+            @Pattern(regexp = "OPTIONAL|REQUIRED", message = "must be OPTIONAL or REQUIRED")
+            private String clientAuthentication = "OPTIONAL";
+            /**
+             * Development only: lets devices log in on the plain listener with username = client id =
+             * a registered device id, as on the TLS listener without a certificate
+             * (FLEETKEY_MQTT_ALLOW_PLAIN_DEVICES).
+             */
+            private boolean allowPlainDevices = false;
+            /** Longest time the broker may take to start before the server gives up. */
+            @NotNull
+            private Duration startTimeout = Duration.ofSeconds(120);
+
+            public boolean isEnabled() {
+                return enabled;
+            }
+
+            public void setEnabled(boolean enabled) {
+                this.enabled = enabled;
+            }
+
+            public int getPort() {
+                return port;
+            }
+
+            public void setPort(int port) {
+                this.port = port;
+            }
+
+            public String getBindAddress() {
+                return bindAddress;
+            }
+
+            public void setBindAddress(String bindAddress) {
+                this.bindAddress = bindAddress;
+            }
+
+            public int getTlsPort() {
+                return tlsPort;
+            }
+
+            public void setTlsPort(int tlsPort) {
+                this.tlsPort = tlsPort;
+            }
+
+            public String getTlsBindAddress() {
+                return tlsBindAddress;
+            }
+
+            public void setTlsBindAddress(String tlsBindAddress) {
+                this.tlsBindAddress = tlsBindAddress;
+            }
+
+            public String getClientAuthentication() {
+                return clientAuthentication;
+            }
+
+            public void setClientAuthentication(String clientAuthentication) {
+                this.clientAuthentication = clientAuthentication;
+            }
+
+            public boolean isAllowPlainDevices() {
+                return allowPlainDevices;
+            }
+
+            public void setAllowPlainDevices(boolean allowPlainDevices) {
+                this.allowPlainDevices = allowPlainDevices;
+            }
+
+            public Duration getStartTimeout() {
+                return startTimeout;
+            }
+
+            public void setStartTimeout(Duration startTimeout) {
+                this.startTimeout = startTimeout;
+            }
         }
     }
 }

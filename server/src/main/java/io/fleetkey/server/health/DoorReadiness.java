@@ -26,6 +26,11 @@ public class DoorReadiness implements HealthIndicator {
         doors.put(door, true);
     }
 
+    /** Each door that started, and whether it serves yet. */
+    public synchronized Map<String, Boolean> doors() {
+        return Map.copyOf(doors);
+    }
+
     public synchronized boolean allReady() {
         return !doors.isEmpty() && doors.values().stream().allMatch(Boolean::booleanValue);
     }

@@ -22,6 +22,7 @@ class SettingsTest {
         try (ApplicationContext ctx = ApplicationContext.run(Map.of(
                 "fleetkey.data-dir", dataDir.toString(),
                 "fleetkey.coaps.port", "0",
+                "fleetkey.mqtt.embedded.enabled", "false",
                 "fleetkey.enrollment.token-validity", "1h",
                 "fleetkey.ca.issuing-curve", "P-384",
                 "fleetkey.tls.hostnames", "a.example,10.0.0.1"))) {
@@ -53,7 +54,7 @@ class SettingsTest {
     @Test
     void a_coaps_port_out_of_range_is_refused() {
         assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
-                "fleetkey.coaps.port", "70000")).close())
+                "fleetkey.mqtt.embedded.enabled", "false", "fleetkey.coaps.port", "70000")).close())
                 .hasStackTraceContaining("Coaps.port - must be less than or equal to 65535");
     }
 
@@ -61,7 +62,7 @@ class SettingsTest {
     void a_coaps_port_in_use_stops_start_up_with_what_to_do() throws Exception {
         try (java.net.DatagramSocket taken = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
             assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
-                    "fleetkey.coaps.bind-address", "127.0.0.1",
+                    "fleetkey.mqtt.embedded.enabled", "false", "fleetkey.coaps.bind-address", "127.0.0.1",
                     "fleetkey.coaps.port", Integer.toString(taken.getLocalPort()))).close())
                     .hasStackTraceContaining("UDP port " + taken.getLocalPort())
                     .hasStackTraceContaining("FLEETKEY_COAPS_PORT");
@@ -74,8 +75,56 @@ class SettingsTest {
                 .hasStackTraceContaining("connectionIdLength");
     }
 
+    @Test
+    void mqtt_settings_are_bound_from_their_variables_names() {
+        try (ApplicationContext ctx = ApplicationContext.run(Map.of(
+                "fleetkey.data-dir", dataDir.toString(), "fleetkey.coaps.port", "0",
+                "fleetkey.mqtt.embedded.enabled", "false",
+                "fleetkey.mqtt.embedded.tls-port", "18883",
+                "fleetkey.mqtt.embedded.client-authentication", "REQUIRED",
+                "fleetkey.mqtt.embedded.allow-plain-devices", "true"))) {
+            FleetkeyConfiguration.Mqtt.Embedded mqtt = ctx.getBean(FleetkeyConfiguration.class).getMqtt().getEmbedded();
+            assertThat(mqtt.getPort()).isEqualTo(1883);
+            assertThat(mqtt.getBindAddress()).isEqualTo("127.0.0.1");
+            assertThat(mqtt.getTlsPort()).isEqualTo(18883);
+            assertThat(mqtt.getClientAuthentication()).isEqualTo("REQUIRED");
+            assertThat(mqtt.isAllowPlainDevices()).isTrue();
+        }
+    }
+
+    @Test
+    void an_unknown_mqtt_client_authentication_mode_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.mqtt.embedded.client-authentication", "NONE"))
+                .close()).hasStackTraceContaining("must be OPTIONAL or REQUIRED");
+    }
+
+    /** Checked before HiveMQ starts (it would only log it), so this costs no broker start. */
+    @Test
+    void an_mqtt_port_in_use_stops_start_up_with_what_to_do() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int freePort = free.getLocalPort();
+            free.close();
+            assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
+                    "fleetkey.coaps.port", "0", "fleetkey.mqtt.embedded.port", Integer.toString(freePort),
+                    "fleetkey.mqtt.embedded.tls-bind-address", "127.0.0.1",
+                    "fleetkey.mqtt.embedded.tls-port", Integer.toString(taken.getLocalPort()))).close())
+                    .hasStackTraceContaining("TCP port " + taken.getLocalPort() + " on 127.0.0.1 is not available")
+                    .hasStackTraceContaining("FLEETKEY_MQTTS_PORT");
+        }
+    }
+
+    @Test
+    void the_same_port_for_both_mqtt_listeners_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
+                "fleetkey.coaps.port", "0", "fleetkey.mqtt.embedded.port", "18884",
+                "fleetkey.mqtt.embedded.tls-port", "18884")).close())
+                .hasStackTraceContaining("need two ports");
+    }
+
     private Map<String, Object> with(String key, String value) {
-        return Map.of("fleetkey.data-dir", dataDir.toString(), "fleetkey.coaps.port", "0", key, value);
+        return Map.of("fleetkey.data-dir", dataDir.toString(), "fleetkey.coaps.port", "0",
+                "fleetkey.mqtt.embedded.enabled", key.startsWith("fleetkey.mqtt.") ? "true" : "false", key, value);
     }
 
     @Test

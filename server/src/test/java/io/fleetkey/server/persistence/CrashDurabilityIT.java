@@ -91,6 +91,7 @@ class CrashDurabilityIT {
         pb.environment().put("FLEETKEY_HTTPS_PORT", Integer.toString(port));
         pb.environment().put("FLEETKEY_ADMIN_TOKEN", ADMIN);
         pb.environment().put("FLEETKEY_COAPS_PORT", "0");
+        pb.environment().put("FLEETKEY_MQTT_EMBEDDED_ENABLED", "false");
         pb.redirectErrorStream(true).redirectOutput(dataDir.resolve("server-" + System.nanoTime() + ".log").toFile());
         Process p = pb.start();
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();

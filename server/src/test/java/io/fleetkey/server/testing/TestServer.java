@@ -60,9 +60,32 @@ public final class TestServer implements AutoCloseable {
             props.put("micronaut.server.ssl.port", -1);
             props.put("fleetkey.coaps.port", 0);
             props.put("fleetkey.coaps.bind-address", "127.0.0.1");
+            // The embedded MQTT broker takes 6-14 s to start: only for tests that ask (withMqtt()).
+            props.put("fleetkey.mqtt.embedded.enabled", "false");
             props.putAll(extra);
             EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props);
             return new TestServer(dataDir, server);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Settings that turn the embedded MQTT broker on, on two free loopback ports. HiveMQ keeps
+     * JVM-wide state: start at most one broker at a time, and share it across a test class.
+     */
+    public static Map<String, Object> withMqtt() {
+        Map<String, Object> props = new HashMap<>();
+        props.put("fleetkey.mqtt.embedded.enabled", "true");
+        props.put("fleetkey.mqtt.embedded.port", freeTcpPort());
+        props.put("fleetkey.mqtt.embedded.tls-port", freeTcpPort());
+        props.put("fleetkey.mqtt.embedded.tls-bind-address", "127.0.0.1");
+        return props;
+    }
+
+    private static int freeTcpPort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -79,6 +102,16 @@ public final class TestServer implements AutoCloseable {
     /** The UDP port of the EST-coaps door. */
     public int coapsPort() {
         return context().getBean(io.fleetkey.server.transport.coap.CoapsDoor.class).port();
+    }
+
+    /** The embedded broker's plain development listener (loopback). */
+    public int mqttPort() {
+        return context().getBean(io.fleetkey.server.transport.mqtt.EmbeddedBroker.class).port();
+    }
+
+    /** The embedded broker's TLS listener. */
+    public int mqttsPort() {
+        return context().getBean(io.fleetkey.server.transport.mqtt.EmbeddedBroker.class).tlsPort();
     }
 
     public URI uri(String path) {
