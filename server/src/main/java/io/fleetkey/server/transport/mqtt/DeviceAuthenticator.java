@@ -183,15 +183,17 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
 
     private static void refuse(SimpleAuthOutput output, ConnectionInformation connection, String clientId,
                                ConnackReasonCode code, String reason) {
-        RejectedTraffic.log(DOOR, "connect of client '" + printable(clientId) + "' from "
+        RejectedTraffic.log(DOOR, "connect of client '" + printable(clientId, 80) + "' from "
                 + connection.getInetAddress().map(a -> a.getHostAddress()).orElse("?") + " via "
-                + connection.getListener().map(Listener::getName).orElse("?") + " refused (" + code + "): " + reason);
+                + connection.getListener().map(Listener::getName).orElse("?") + " refused (" + code + "): "
+                + printable(reason, 300));
         output.failAuthentication(code, reason);
     }
 
-    private static String printable(String s) {
+    /** Text from the network (client ids, topics, certificate names) made safe for one log line. */
+    static String printable(String s, int max) {
         StringBuilder out = new StringBuilder();
-        for (int i = 0; i < s.length() && i < 80; i++) {
+        for (int i = 0; i < s.length() && i < max; i++) {
             char c = s.charAt(i);
             out.append(c >= 0x20 && c < 0x7f ? c : '?');
         }

@@ -30,10 +30,12 @@ final class DisconnectLog implements ClientLifecycleEventListener {
         if (ROUTINE.contains(code)) {
             return;
         }
-        RejectedTraffic.log(DeviceAuthenticator.DOOR, "client '" + input.getClientInformation().getClientId()
-                + "' from " + input.getConnectionInformation().getInetAddress().map(a -> a.getHostAddress()).orElse("?")
+        RejectedTraffic.log(DeviceAuthenticator.DOOR, "client '"
+                + DeviceAuthenticator.printable(input.getClientInformation().getClientId(), 80) + "' from "
+                + input.getConnectionInformation().getInetAddress().map(a -> a.getHostAddress()).orElse("?")
                 + " via " + input.getConnectionInformation().getListener().map(Listener::getName).orElse("?")
-                + " disconnected (" + code + ")" + input.getReasonString().map(r -> ": " + r).orElse(""));
+                + " disconnected (" + code + ")"
+                + input.getReasonString().map(r -> ": " + DeviceAuthenticator.printable(r, 300)).orElse(""));
     }
 
     @Override
