@@ -14,12 +14,14 @@ import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.DeviceRepository;
+import io.fleetkey.server.registry.DeviceRevoked;
 import io.fleetkey.server.registry.FleetService;
 import io.fleetkey.server.registry.GroupRepository;
 import io.fleetkey.server.registry.TokenRepository;
 import io.fleetkey.server.registry.Transactions;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.event.ApplicationEventPublisher;
 import jakarta.inject.Singleton;
 
 /** Builds the framework-free core from configuration: the only place the core meets Micronaut. */
@@ -82,8 +84,9 @@ public class CoreFactory {
     @Singleton
     FleetService fleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
                               CertificateRepository certificates, AuditLog audit, Transactions transactions,
-                              ProfileCatalog profiles, Clock clock, FleetkeyConfiguration config) {
+                              ProfileCatalog profiles, Clock clock, FleetkeyConfiguration config,
+                              ApplicationEventPublisher<DeviceRevoked> revocations) {
         return new FleetService(groups, devices, tokens, certificates, audit, transactions, profiles, clock,
-                config.getEnrollment().getTokenValidity());
+                config.getEnrollment().getTokenValidity(), revocations::publishEvent);
     }
 }

@@ -24,7 +24,7 @@ public class TransportFactory {
                 authority, clock.instant(), cert -> certificates.insert(new IssuedCertificate(
                         cert.getSerialNumber().toString(16), null, cert.getSubjectX500Principal().getName(), "server",
                         Digests.sha256Hex(cert.getPublicKey().getEncoded()), cert.getNotBefore().toInstant(),
-                        cert.getNotAfter().toInstant(), clock.instant(), CertificateStatus.GOOD, null,
+                        cert.getNotAfter().toInstant(), clock.instant(), CertificateStatus.GOOD, null, null,
                         Certificates.toDer(cert))));
     }
 }

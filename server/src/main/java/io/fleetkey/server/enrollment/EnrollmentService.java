@@ -346,13 +346,18 @@ public final class EnrollmentService {
                 return refuse(csr.deviceId(), policy);
             }
             if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != DeviceStatus.PENDING_APPROVAL) {
-                transactions.inTransaction(() -> {
+                boolean waiting = transactions.inTransaction(() -> {
+                    if (!devices.updateStatus(device.deviceId(), DeviceStatus.PENDING_APPROVAL)) {
+                        return false; // revoked since it was read
+                    }
                     devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
-                    devices.updateStatus(device.deviceId(), DeviceStatus.PENDING_APPROVAL);
                     audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
                             device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()));
-                    return null;
+                    return true;
                 });
+                if (!waiting) {
+                    return revoked(device.deviceId());
+                }
             }
             return new Pending(settings.approvalRetryAfter(), "device '" + device.deviceId()
                     + "' waits for a fleet manager's approval");
@@ -379,7 +384,7 @@ public final class EnrollmentService {
                             .filter(c -> c.publicKeySha256().equals(csr.publicKeySha256()))
                             .<EnrollmentResult>map(this::repeated).orElseGet(() -> refuse(device.deviceId(), r));
                 }
-                return result;
+                return result instanceof Refused r ? refuse(device.deviceId(), r) : result;
             } catch (DuplicateKeyException e) {
                 if (attempt >= 2) {
                     throw e;
@@ -396,6 +401,11 @@ public final class EnrollmentService {
         Instant now = clock.instant();
         BigInteger serial = CertificateAuthority.newSerialNumber();
         String serialHex = serial.toString(16);
+        // First, and always: this takes the device row's lock, so a revocation either waits for this
+        // commit and revokes the new certificate too, or has committed and the issuance stops here.
+        if (!devices.updateStatus(device.deviceId(), DeviceStatus.ENROLLED)) {
+            return revokedRefusal(device.deviceId());
+        }
         if (tokenSha256 != null && !tokens.spend(device.deviceId(), tokenSha256, now, serialHex)) {
             return new Refused(FailureCode.TOKEN_USED, "the enrollment token of device '" + device.deviceId()
                     + "' was used by a concurrent request");
@@ -404,10 +414,7 @@ public final class EnrollmentService {
         certificates.insert(new IssuedCertificate(serialHex, device.deviceId(),
                 certificate.getSubjectX500Principal().getName(), profile.name(), csr.publicKeySha256(),
                 certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant(), now,
-                CertificateStatus.GOOD, null, io.fleetkey.protocol.Certificates.toDer(certificate)));
-        if (device.status() != DeviceStatus.ENROLLED) {
-            devices.updateStatus(device.deviceId(), DeviceStatus.ENROLLED);
-        }
+                CertificateStatus.GOOD, null, null, io.fleetkey.protocol.Certificates.toDer(certificate)));
         audit.append(new AuditEvent(now, "device:" + device.deviceId(), renewal ? "certificate.renewed" : "certificate.issued",
                 device.deviceId(), "serial " + serialHex + ", profile " + profile.name() + ", authenticated by "
                 + authenticatedBy));
@@ -487,8 +494,11 @@ public final class EnrollmentService {
     }
 
     private EnrollmentResult revoked(String deviceId) {
-        return refuse(deviceId, new Refused(FailureCode.DEVICE_REVOKED, "device '" + deviceId
-                + "' is revoked and cannot enroll"));
+        return refuse(deviceId, revokedRefusal(deviceId));
+    }
+
+    private static Refused revokedRefusal(String deviceId) {
+        return new Refused(FailureCode.DEVICE_REVOKED, "device '" + deviceId + "' is revoked and cannot enroll");
     }
 
     private static EnrollmentResult refuse(String deviceId, Refused refused) {

@@ -64,8 +64,19 @@ public final class JdbcDeviceRepository implements DeviceRepository {
     }
 
     @Override
-    public void updateStatus(String deviceId, DeviceStatus status) {
-        update("UPDATE devices SET status = ?, updated_at = ? WHERE device_id = ?", status.name(), deviceId);
+    public boolean updateStatus(String deviceId, DeviceStatus status) {
+        // An UPDATE even when nothing changes: it takes the row lock that orders revocation and issuance.
+        return tx.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET status = ?, "
+                    + "updated_at = CASE WHEN status = ? THEN updated_at ELSE ? END "
+                    + "WHERE device_id = ? AND status <> 'REVOKED'")) {
+                ps.setString(1, status.name());
+                ps.setString(2, status.name());
+                Sql.setInstant(ps, 3, clock.instant());
+                ps.setString(4, deviceId);
+                return ps.executeUpdate() == 1;
+            }
+        });
     }
 
     @Override

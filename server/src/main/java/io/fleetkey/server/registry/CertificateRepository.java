@@ -1,5 +1,6 @@
 package io.fleetkey.server.registry;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,4 +13,18 @@ public interface CertificateRepository {
 
     /** A device's certificates, newest first. */
     List<IssuedCertificate> forDevice(String deviceId);
+
+    /**
+     * Revokes every GOOD certificate of a device with the reason and time given.
+     *
+     * @return the serials it revoked
+     */
+    List<String> revokeAllOf(String deviceId, RevocationReason reason, Instant revokedAt);
+
+    /** Revoked certificates that expire after {@code instant}: the entries of a CRL. */
+    List<RevokedCertificate> revokedExpiringAfter(Instant instant);
+
+    /** What a CRL entry needs of a revoked certificate. */
+    record RevokedCertificate(String serialHex, Instant revokedAt, RevocationReason reason) {
+    }
 }

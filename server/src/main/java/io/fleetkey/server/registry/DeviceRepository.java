@@ -10,7 +10,14 @@ public interface DeviceRepository {
     /** Inserts new devices; fails with {@link DuplicateKeyException} if an id exists. */
     void insertAll(List<Device> devices);
 
-    void updateStatus(String deviceId, DeviceStatus status);
+    /**
+     * Changes a device's status unless it is REVOKED, which is final. Holds the device row's lock
+     * until the transaction ends, so a revocation and an issuance for the same device run one
+     * after the other, never interleaved.
+     *
+     * @return false if the device is revoked (so revoking an already revoked device returns false too)
+     */
+    boolean updateStatus(String deviceId, DeviceStatus status);
 
     void setPendingKey(String deviceId, String publicKeySha256);
 

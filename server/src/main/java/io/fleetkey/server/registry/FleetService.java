@@ -5,26 +5,34 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.util.Digests;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What fleet managers do to groups and devices: the transport-neutral half of the admin API.
  * Every change is audited with the acting API token's name. Thread-safe.
  */
 public final class FleetService {
+    private static final Logger LOG = LoggerFactory.getLogger(FleetService.class);
     /** Largest batch of one bulk registration. */
     public static final int MAX_BULK = 10_000;
+    /** Longest free-text note of a revocation. */
+    public static final int MAX_NOTE = 500;
     private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern DNS_PATTERN = Pattern.compile("(\\*\\.)?([A-Za-z0-9-]{1,63}\\.)*[A-Za-z0-9-]{1,63}");
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -38,10 +46,13 @@ public final class FleetService {
     private final ProfileCatalog profiles;
     private final Clock clock;
     private final Duration tokenValidity;
+    private final Consumer<DeviceRevoked> revocations;
 
+    /** @param revocations told of each committed revocation (see {@link DeviceRevoked}) */
     public FleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
                         CertificateRepository certificates, AuditLog audit, Transactions transactions,
-                        ProfileCatalog profiles, Clock clock, Duration tokenValidity) {
+                        ProfileCatalog profiles, Clock clock, Duration tokenValidity,
+                        Consumer<DeviceRevoked> revocations) {
         this.groups = groups;
         this.devices = devices;
         this.tokens = tokens;
@@ -51,6 +62,7 @@ public final class FleetService {
         this.profiles = profiles;
         this.clock = clock;
         this.tokenValidity = tokenValidity;
+        this.revocations = revocations;
     }
 
     /** A newly registered device and its one-time token, shown this once and stored only as a hash. */
@@ -63,6 +75,10 @@ public final class FleetService {
 
     /** A device with its certificate history (newest first) and recent audit events. */
     public record DeviceDetail(Device device, List<IssuedCertificate> certificates, List<AuditEvent> events) {
+    }
+
+    /** A committed revocation: the device as it is now, and what was revoked. */
+    public record Revocation(Device device, DeviceRevoked revoked) {
     }
 
     /** Changes to a group; a null field stays as it is. */
@@ -201,6 +217,41 @@ public final class FleetService {
         return device(deviceId);
     }
 
+    /**
+     * Revokes a device for good. In one transaction the device becomes REVOKED, each of its GOOD
+     * certificates becomes REVOKED with the reason (RFC 5280 §5.3.1), and the audit log records
+     * who did it and why. After the commit the revocation listener hears of it.
+     *
+     * @param note free text for the audit log, at most {@value #MAX_NOTE} characters, or null
+     */
+    public Revocation revoke(String deviceId, RevocationReason reason, String note, String actor) {
+        Objects.requireNonNull(reason, "reason");
+        String cleanNote = checkedNote(note);
+        device(deviceId);
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS); // what the database keeps
+        List<String> serials = transactions.inTransaction(() -> {
+            if (!devices.updateStatus(deviceId, DeviceStatus.REVOKED)) {
+                String since = devices.find(deviceId).map(d -> " since " + d.updatedAt()).orElse("");
+                throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId + "' is already revoked"
+                        + since + "; revocation is permanent, so a replacement needs a new device id");
+            }
+            List<String> revoked = certificates.revokeAllOf(deviceId, reason, now);
+            audit.append(new AuditEvent(now, actor, "device.revoked", deviceId, "reason " + reason.rfcName()
+                    + ", " + revoked.size() + " certificate(s) revoked " + revoked
+                    + (cleanNote == null ? "" : ", note: " + cleanNote)));
+            return revoked;
+        });
+        LOG.info("Revoked device {} ({}) and its certificates {}", deviceId, reason.rfcName(), serials);
+        DeviceRevoked revoked = new DeviceRevoked(deviceId, reason, cleanNote, now, serials);
+        try {
+            revocations.accept(revoked);
+        } catch (RuntimeException e) {
+            LOG.error("A listener failed on the revocation of device {}; the revocation itself is committed",
+                    deviceId, e);
+        }
+        return new Revocation(device(deviceId), revoked);
+    }
+
     public Device device(String deviceId) {
         return devices.find(deviceId).orElseThrow(() -> new FleetException(FleetException.Kind.NOT_FOUND,
                 "device '" + deviceId + "' is not registered"));
@@ -240,6 +291,22 @@ public final class FleetService {
             }
         }
         return group;
+    }
+
+    private static String checkedNote(String note) {
+        if (note == null || note.isBlank()) {
+            return null;
+        }
+        if (note.length() > MAX_NOTE) {
+            throw new FleetException(FleetException.Kind.INVALID, "the note has " + note.length()
+                    + " characters; at most " + MAX_NOTE + " are kept");
+        }
+        // Line breaks and tabs are fine; other control characters would garble logs and notices.
+        if (note.chars().anyMatch(ch -> Character.isISOControl(ch) && ch != '\n' && ch != '\r' && ch != '\t')) {
+            throw new FleetException(FleetException.Kind.INVALID, "the note holds control characters; "
+                    + "send plain text (line breaks and tabs are fine)");
+        }
+        return note.strip();
     }
 
     private static String newToken() {
