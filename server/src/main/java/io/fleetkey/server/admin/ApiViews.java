@@ -75,10 +75,30 @@ public final class ApiViews {
 
     @Serdeable
     public record CertificateView(String serial, String subject, String profile, String status, Instant notBefore,
-                                  Instant notAfter, Instant issuedAt, @Nullable Instant revokedAt) {
+                                  Instant notAfter, Instant issuedAt, @Nullable Instant revokedAt,
+                                  @Nullable String revocationReason) {
         static CertificateView of(IssuedCertificate c) {
             return new CertificateView(c.serialHex(), c.subject(), c.profile(), c.status().name(), c.notBefore(),
-                    c.notAfter(), c.issuedAt(), c.revokedAt());
+                    c.notAfter(), c.issuedAt(), c.revokedAt(),
+                    c.revocationReason() == null ? null : c.revocationReason().rfcName());
+        }
+    }
+
+    /** @param reason an RFC 5280 CRLReason name, e.g. keyCompromise */
+    @Serdeable
+    public record RevokeRequest(@Nullable String reason, @Nullable String note) {
+    }
+
+    /** The revoked device, and the certificates this revocation revoked. */
+    @Serdeable
+    public record RevocationView(String deviceId, String group, String status, Instant createdAt, Instant updatedAt,
+                                 String reason, @Nullable String note, Instant revokedAt,
+                                 List<String> revokedSerials) {
+        static RevocationView of(FleetService.Revocation r) {
+            Device d = r.device();
+            return new RevocationView(d.deviceId(), d.group(), d.status().name(), d.createdAt(), d.updatedAt(),
+                    r.revoked().reason().rfcName(), r.revoked().note(), r.revoked().revokedAt(),
+                    r.revoked().revokedSerials());
         }
     }
 

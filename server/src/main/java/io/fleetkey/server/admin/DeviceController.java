@@ -10,10 +10,13 @@ import io.fleetkey.server.admin.ApiViews.DeviceRequest;
 import io.fleetkey.server.admin.ApiViews.DeviceView;
 import io.fleetkey.server.admin.ApiViews.PageView;
 import io.fleetkey.server.admin.ApiViews.RegistrationView;
+import io.fleetkey.server.admin.ApiViews.RevocationView;
+import io.fleetkey.server.admin.ApiViews.RevokeRequest;
 import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceStatus;
 import io.fleetkey.server.registry.FleetException;
 import io.fleetkey.server.registry.FleetService;
+import io.fleetkey.server.registry.RevocationReason;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -28,7 +31,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
-/** Devices: registration (one or bulk), listing, detail with certificate history, approval. */
+/** Devices: registration (one or bulk), listing, detail with certificate history, approval, revocation. */
 @Controller("/api/v1/devices")
 @ExecuteOn(TaskExecutors.BLOCKING)
 @Tag(name = "Devices")
@@ -92,6 +95,17 @@ public class DeviceController {
     @Post("/{deviceId}/approve")
     public DeviceView approve(HttpRequest<?> request, String deviceId) {
         return DeviceView.of(fleet.approve(deviceId, Actors.of(request)));
+    }
+
+    @Operation(summary = "Revoke a device for good: it and all its certificates, with an RFC 5280 reason")
+    @Post("/{deviceId}/revoke")
+    public RevocationView revoke(HttpRequest<?> request, String deviceId, @Nullable @Body RevokeRequest body) {
+        if (body == null) {
+            throw new FleetException(FleetException.Kind.INVALID, "send {\"reason\": \"<one of "
+                    + RevocationReason.names() + ">\", \"note\": \"...\"}");
+        }
+        return RevocationView.of(fleet.revoke(deviceId, RevocationReason.parse(body.reason()), body.note(),
+                Actors.of(request)));
     }
 
     @Operation(summary = "Issue a new one-time enrollment token (the previous one stops working)")
