@@ -6,7 +6,9 @@ import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.cert.CRLException;
 import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +17,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.Set;
 
+import io.fleetkey.server.registry.CertificateRepository.RevokedCertificate;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AccessDescription;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
@@ -35,6 +38,7 @@ import org.bouncycastle.asn1.x509.X509ObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.operator.ContentSigner;
@@ -42,11 +46,13 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * The only class that signs certificates: device and server leaves with the issuing CA's
- * {@link CaSigner}, and — once, at set-up — the root and issuing CA certificates themselves.
+ * The only class that signs certificates: device and server leaves and the CRL with the issuing
+ * CA's {@link CaSigner}, and — once, at set-up — the root and issuing CA certificates themselves.
  * Thread-safe.
  */
 public final class CertificateAuthority {
+    /** Where the server answers with the CRL, below the public base URL. */
+    public static final String CRL_PATH = "/crl";
     /** Backdating of notBefore, so devices with a slightly slow clock accept a fresh certificate. */
     static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
@@ -145,9 +151,23 @@ public final class CertificateAuthority {
         }
     }
 
+    /**
+     * Signs the issuing CA's CRL (RFC 5280 §5): an entry for each revoked certificate given, AKI,
+     * CRL number, thisUpdate and nextUpdate.
+     */
+    public X509CRL signCrl(long number, Instant thisUpdate, Instant nextUpdate, List<RevokedCertificate> entries) {
+        CrlBuilder.Header header = new CrlBuilder.Header(issuerHolder.getSubject(), issuerKeyIdentifier, number,
+                thisUpdate, nextUpdate);
+        try {
+            return new JcaX509CRLConverter().getCRL(CrlBuilder.build(header, entries, signer.newContentSigner()));
+        } catch (CRLException e) {
+            throw new IllegalStateException("cannot build CRL number " + number, e);
+        }
+    }
+
     /** Where the CRL is published (RFC 5280 §4.2.1.13). */
     public String crlUrl() {
-        return publicBaseUrl + "/crl";
+        return publicBaseUrl + CRL_PATH;
     }
 
     /** Where the OCSP responder answers (RFC 5280 §4.2.2.1). */

@@ -6,6 +6,7 @@ import java.util.List;
 import io.fleetkey.server.authority.CaKeystore;
 import io.fleetkey.server.authority.CaSigner;
 import io.fleetkey.server.authority.CertificateAuthority;
+import io.fleetkey.server.authority.CrlPublisher;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.authority.SoftwareCaSigner;
 import io.fleetkey.server.enrollment.EnrollmentService;
@@ -13,6 +14,7 @@ import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
+import io.fleetkey.server.registry.CrlNumbers;
 import io.fleetkey.server.registry.DeviceRepository;
 import io.fleetkey.server.registry.DeviceRevoked;
 import io.fleetkey.server.registry.FleetService;
@@ -69,6 +71,14 @@ public class CoreFactory {
     CertificateAuthority certificateAuthority(CaSigner signer, FleetkeyConfiguration config,
                                               @Value("${micronaut.server.ssl.port:8443}") int httpsPort) {
         return new CertificateAuthority(signer, config.publicBaseUrlOr(httpsPort));
+    }
+
+    @Singleton
+    CrlPublisher crlPublisher(CertificateAuthority authority, CertificateRepository certificates, CrlNumbers numbers,
+                              Transactions transactions, Clock clock, FleetkeyConfiguration config) {
+        config.getCrl().check();
+        return new CrlPublisher(authority, certificates, numbers, transactions, clock,
+                config.getDataDir().resolve("crl"), config.getCrl().getNextUpdate());
     }
 
     @Singleton

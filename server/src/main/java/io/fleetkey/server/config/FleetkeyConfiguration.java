@@ -48,6 +48,7 @@ public class FleetkeyConfiguration {
     private Enrollment enrollment = new Enrollment();
     private Coaps coaps = new Coaps();
     private Mqtt mqtt = new Mqtt();
+    private Crl crl = new Crl();
 
     public Path getDataDir() {
         return dataDir;
@@ -133,6 +134,14 @@ public class FleetkeyConfiguration {
 
     public void setMqtt(Mqtt mqtt) {
         this.mqtt = mqtt;
+    }
+
+    public Crl getCrl() {
+        return crl;
+    }
+
+    public void setCrl(Crl crl) {
+        this.crl = crl;
     }
 
     /** An empty environment variable means "not set". */
@@ -425,6 +434,58 @@ public class FleetkeyConfiguration {
 
         public void setBlockwiseLifetime(Duration blockwiseLifetime) {
             this.blockwiseLifetime = blockwiseLifetime;
+        }
+    }
+
+    /** The issuing CA's CRL (docs/revocation.md). */
+    @ConfigurationProperties("crl")
+    public static class Crl {
+        /** How long each CRL is valid: its nextUpdate is its thisUpdate plus this (FLEETKEY_CRL_NEXT_UPDATE). */
+        @NotNull
+        private Duration nextUpdate = Duration.ofHours(24);
+        /**
+         * How often the CRL is published again without a revocation; shorter than next-update, so a
+         * fresh CRL is out before the last one lapses (FLEETKEY_CRL_REPUBLISH_EVERY).
+         */
+        @NotNull
+        private Duration republishEvery = Duration.ofHours(1);
+
+        public Duration getNextUpdate() {
+            return nextUpdate;
+        }
+
+        public void setNextUpdate(Duration nextUpdate) {
+            this.nextUpdate = nextUpdate;
+        }
+
+        public Duration getRepublishEvery() {
+            return republishEvery;
+        }
+
+        public void setRepublishEvery(Duration republishEvery) {
+            this.republishEvery = republishEvery;
+        }
+
+        /** Checks the two settings together; the message says what to change. */
+        public void check() {
+            if (nextUpdate.isNegative() || nextUpdate.isZero()) {
+                throw new IllegalStateException("fleetkey.crl.next-update (FLEETKEY_CRL_NEXT_UPDATE) must be "
+                        + "positive, e.g. 24h");
+            }
+            if (republishEvery.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalStateException("fleetkey.crl.republish-every (FLEETKEY_CRL_REPUBLISH_EVERY) must be "
+                        + "1s or more, e.g. 1h");
+            }
+            if (republishEvery.compareTo(nextUpdate) >= 0) {
+                throw new IllegalStateException("fleetkey.crl.republish-every (FLEETKEY_CRL_REPUBLISH_EVERY) is "
+                        + shown(republishEvery) + " but must be shorter than fleetkey.crl.next-update "
+                        + "(FLEETKEY_CRL_NEXT_UPDATE), " + shown(nextUpdate) + ": otherwise relying parties hold an "
+                        + "expired CRL before the next one is out");
+            }
+        }
+
+        private static String shown(Duration d) {
+            return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.List;
  * A device was revoked, and the revocation is committed. {@link FleetService} hands it to its
  * listener after the commit, on the revoking thread; the server publishes it as an application
  * event. A listener's failure is logged and does not undo the revocation; listeners with slow
- * work should hand it off.
+ * work should hand it off. The CRL is published again by a listener that runs before the others,
+ * so they find the new CRL already out.
  *
  * @param note           the fleet manager's free-text note, or null
  * @param revokedSerials serials (lower-case hex) of the certificates this revocation revoked; empty

@@ -128,6 +128,30 @@ class SettingsTest {
     }
 
     @Test
+    void crl_settings_are_bound_with_their_defaults() {
+        try (ApplicationContext ctx = ApplicationContext.run(with("fleetkey.crl.next-update", "7d"))) {
+            FleetkeyConfiguration.Crl crl = ctx.getBean(FleetkeyConfiguration.class).getCrl();
+            assertThat(crl.getNextUpdate()).isEqualTo(Duration.ofDays(7));
+            assertThat(crl.getRepublishEvery()).isEqualTo(Duration.ofHours(1));
+        }
+    }
+
+    @Test
+    void a_crl_republished_no_sooner_than_it_lapses_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(Map.of("fleetkey.data-dir", dataDir.toString(),
+                "fleetkey.coaps.port", "0", "fleetkey.mqtt.embedded.enabled", "false",
+                "fleetkey.crl.next-update", "2h", "fleetkey.crl.republish-every", "2h")).close())
+                .hasStackTraceContaining("fleetkey.crl.republish-every (FLEETKEY_CRL_REPUBLISH_EVERY) is 2h but must be "
+                        + "shorter than fleetkey.crl.next-update (FLEETKEY_CRL_NEXT_UPDATE), 2h");
+    }
+
+    @Test
+    void a_crl_validity_that_is_not_positive_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.crl.next-update", "0s")).close())
+                .hasStackTraceContaining("fleetkey.crl.next-update (FLEETKEY_CRL_NEXT_UPDATE) must be positive");
+    }
+
+    @Test
     void a_profile_with_an_unknown_extended_key_usage_is_refused() {
         ProfileConfiguration p = new ProfileConfiguration("odd");
         p.setExtendedKeyUsages(List.of("codeSigning"));

@@ -3,7 +3,11 @@ package io.fleetkey.server.persistence;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPair;
+import java.security.cert.CRLReason;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -11,6 +15,7 @@ import java.sql.Statement;
 import java.util.Map;
 import java.util.UUID;
 
+import io.fleetkey.server.authority.CrlPublisher;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.testing.Json;
 import io.fleetkey.server.testing.TestPki;
@@ -21,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The same migrations and repositories on a real PostgreSQL, the multi-node registry: a fresh
- * database per run, the whole server on top, one enrollment end to end. Runs when
+ * database per run, the whole server on top, one enrollment end to end, and a revocation seen
+ * by the CRL of a second node sharing the registry and the CA. Runs when
  * FLEETKEY_TEST_POSTGRES_URL (a server URL such as jdbc:postgresql://localhost:5432/),
  * _USER and _PASSWORD name a role that may create databases; .ci/run sets them.
  */
@@ -40,11 +46,13 @@ class PostgresRegistryIT {
              Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + database);
         }
-        server = TestServer.start(Map.of(
-                "datasources.default.url", URL + database,
-                "datasources.default.username", USER,
-                "datasources.default.password", PASSWORD));
+        server = TestServer.start(registry());
         server.createGroup("pg-meters", "device");
+    }
+
+    private static Map<String, Object> registry() {
+        return Map.of("datasources.default.url", URL + database, "datasources.default.username", USER,
+                "datasources.default.password", PASSWORD);
     }
 
     @AfterAll
@@ -75,5 +83,39 @@ class PostgresRegistryIT {
                 .statusCode()).isEqualTo(403);
         var page = Json.parse(server.api("GET", "/api/v1/devices?group=pg-meters&status=ENROLLED", null).body());
         assertThat(page.get("total").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void a_revocation_reaches_the_crl_of_another_node_with_a_higher_crl_number() throws Exception {
+        String token = server.registerDevice("pg-0002", "pg-meters");
+        X509Certificate cert = TestServer.issuedCertificate(server.est(server.client(), "simpleenroll",
+                TestPki.csr("pg-0002", TestPki.p256()), "pg-0002", token));
+
+        var revoked = server.api("POST", "/api/v1/devices/pg-0002/revoke", "{\"reason\":\"keyCompromise\"}");
+
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        var detail = Json.parse(server.api("GET", "/api/v1/devices/pg-0002", null).body());
+        assertThat(detail.get("status").asText()).isEqualTo("REVOKED");
+        assertThat(detail.get("certificates").get(0).get("revocationReason").asText()).isEqualTo("keyCompromise");
+        CrlPublisher.PublishedCrl first = server.context().getBean(CrlPublisher.class).current();
+        assertThat(first.crl().getRevokedCertificate(cert.getSerialNumber()).getRevocationReason())
+                .isEqualTo(CRLReason.KEY_COMPROMISE);
+
+        // A second node: its own data folder with the same CA, on the same registry.
+        Path secondDir = Files.createTempDirectory("fleetkey-node2-");
+        Files.createDirectories(secondDir.resolve("ca"));
+        try (var files = Files.list(server.dataDir().resolve("ca"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, secondDir.resolve("ca").resolve(f.getFileName()));
+            }
+        }
+        try (TestServer second = TestServer.startIn(secondDir, registry())) {
+            CrlPublisher.PublishedCrl onSecond = second.context().getBean(CrlPublisher.class).current();
+            X509CRL crl = onSecond.crl();
+            crl.verify(server.caChain().get(0).getPublicKey());
+            assertThat(onSecond.number()).isGreaterThan(first.number());
+            assertThat(crl.isRevoked(cert)).isTrue();
+        }
+        assertThat(server.context().getBean(CrlPublisher.class).publishNow().number()).isGreaterThan(first.number() + 1);
     }
 }

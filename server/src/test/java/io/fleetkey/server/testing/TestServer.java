@@ -52,22 +52,29 @@ public final class TestServer implements AutoCloseable {
     /** Starts with extra configuration properties on top of the test defaults. */
     public static TestServer start(Map<String, Object> extra) {
         try {
-            Path dataDir = Files.createTempDirectory("fleetkey-test-");
-            Map<String, Object> props = new HashMap<>();
-            props.put("fleetkey.data-dir", dataDir.toString());
-            props.put("fleetkey.admin-token", ADMIN_TOKEN);
-            props.put("fleetkey.public-base-url", "https://localhost:8443");
-            props.put("micronaut.server.ssl.port", -1);
-            props.put("fleetkey.coaps.port", 0);
-            props.put("fleetkey.coaps.bind-address", "127.0.0.1");
-            // The embedded MQTT broker takes 6-14 s to start: only for tests that ask (withMqtt()).
-            props.put("fleetkey.mqtt.embedded.enabled", "false");
-            props.putAll(extra);
-            EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props);
-            return new TestServer(dataDir, server);
+            return startIn(Files.createTempDirectory("fleetkey-test-"), extra);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Starts on a data folder that may hold a server's files already: the same CA, database and
+     * TLS key as before a restart, or another node's CA copied in.
+     */
+    public static TestServer startIn(Path dataDir, Map<String, Object> extra) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("fleetkey.data-dir", dataDir.toString());
+        props.put("fleetkey.admin-token", ADMIN_TOKEN);
+        props.put("fleetkey.public-base-url", "https://localhost:8443");
+        props.put("micronaut.server.ssl.port", -1);
+        props.put("fleetkey.coaps.port", 0);
+        props.put("fleetkey.coaps.bind-address", "127.0.0.1");
+        // The embedded MQTT broker takes 6-14 s to start: only for tests that ask (withMqtt()).
+        props.put("fleetkey.mqtt.embedded.enabled", "false");
+        props.putAll(extra);
+        EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props);
+        return new TestServer(dataDir, server);
     }
 
     /**
