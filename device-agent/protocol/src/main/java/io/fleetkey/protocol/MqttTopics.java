@@ -22,11 +22,33 @@ public final class MqttTopics {
     /** Server nodes share requests through this shared-subscription group (MQTT 5 §4.8.2). */
     public static final String SERVER_GROUP = "fleetkey";
 
+    private static final Pattern OPERATION = Pattern.compile("[a-z]{1,16}");
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9_-]{1,36}");
     private static final Pattern REQUEST = Pattern.compile(
             "fleetkey/v1/est/([A-Za-z0-9._-]{1,64})/([a-z]{1,16})/req/([A-Za-z0-9_-]{1,36})");
 
     private MqttTopics() {
+    }
+
+    /**
+     * A device's MQTT client id is its device id, or its device id, {@value #CLIENT_ID_SEPARATOR}
+     * and a suffix when it holds several connections (an agent and an application, a subscriber
+     * and a publisher): no device can take over another's session.
+     */
+    public static final char CLIENT_ID_SEPARATOR = ':';
+
+    /** The device a client id belongs to, if it is a device's client id. */
+    public static Optional<String> deviceOfClientId(String clientId) {
+        if (clientId == null || clientId.length() > 128) {
+            return Optional.empty();
+        }
+        int cut = clientId.indexOf(CLIENT_ID_SEPARATOR);
+        String deviceId = cut < 0 ? clientId : clientId.substring(0, cut);
+        String suffix = cut < 0 ? "" : clientId.substring(cut + 1);
+        if (!DeviceIds.isValid(deviceId) || (cut >= 0 && !REQUEST_ID.matcher(suffix).matches())) {
+            return Optional.empty();
+        }
+        return Optional.of(deviceId);
     }
 
     /** A request id: 1 to 36 characters from A-Z, a-z, 0-9, '_' and '-' (a UUID fits). */
@@ -39,7 +61,33 @@ public final class MqttTopics {
     }
 
     public static String response(String deviceId, EstOperation operation, String requestId, String status) {
-        return est(deviceId) + "/" + operation.shortName() + "/res/" + checkedRequestId(requestId) + "/" + status;
+        return response(deviceId, operation.shortName(), requestId, status);
+    }
+
+    /** The response topic for an operation name as a device sent it (an unknown one is answered 4.04 there). */
+    public static String response(String deviceId, String operation, String requestId, String status) {
+        if (!OPERATION.matcher(operation).matches()) {
+            throw new IllegalArgumentException("an operation name has 1 to 16 letters a-z");
+        }
+        return est(deviceId) + "/" + operation + "/res/" + checkedRequestId(requestId) + "/" + status;
+    }
+
+    /**
+     * Whether a topic a device named as its MQTT 5 Response Topic lies inside its own response
+     * topics ({@link #deviceResponses}); the server answers only there, so it can never be steered
+     * into another device's topics or into the request topics it listens to itself.
+     */
+    public static boolean isDeviceResponseTopic(String deviceId, String topic) {
+        if (topic == null || topic.length() > 256 || topic.contains("+") || topic.contains("#")
+                || !DeviceIds.isValid(deviceId)) {
+            return false;
+        }
+        String prefix = est(deviceId) + "/";
+        if (!topic.startsWith(prefix)) {
+            return false;
+        }
+        String[] levels = topic.substring(prefix.length()).split("/", -1);
+        return levels.length >= 2 && !levels[0].isEmpty() && levels[1].equals("res");
     }
 
     /** What a device subscribes to, before it publishes its first request: all its answers. */

@@ -51,4 +51,33 @@ class MqttTopicsTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> MqttTopics.events("#")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void a_device_may_name_a_response_topic_only_inside_its_own_answers() {
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-1/sen/res/r1")).isTrue();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-1/sen/res/my/own")).isTrue();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-2/sen/res/r1")).isFalse();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-1/sen/req/r1")).isFalse();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-1/sen/res/+")).isFalse();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/est/m-1//res/x")).isFalse();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", "fleetkey/v1/dev/m-1/events")).isFalse();
+        assertThat(MqttTopics.isDeviceResponseTopic("m-1", null)).isFalse();
+    }
+
+    @Test
+    void an_unknown_operation_still_has_a_response_topic_but_only_a_safe_one() {
+        assertThat(MqttTopics.response("m-1", "nope", "r1", "4.04")).isEqualTo("fleetkey/v1/est/m-1/nope/res/r1/4.04");
+        assertThatThrownBy(() -> MqttTopics.response("m-1", "a/b", "r1", "4.04"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void client_ids_belong_to_the_device_they_start_with() {
+        assertThat(MqttTopics.deviceOfClientId("meter-0001")).contains("meter-0001");
+        assertThat(MqttTopics.deviceOfClientId("meter-0001:agent")).contains("meter-0001");
+        assertThat(MqttTopics.deviceOfClientId("meter-0001:")).isEmpty();
+        assertThat(MqttTopics.deviceOfClientId("meter-0001:a:b")).isEmpty();
+        assertThat(MqttTopics.deviceOfClientId("bad id")).isEmpty();
+        assertThat(MqttTopics.deviceOfClientId("")).isEmpty();
+    }
 }

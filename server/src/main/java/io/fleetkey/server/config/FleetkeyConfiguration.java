@@ -492,7 +492,156 @@ public class FleetkeyConfiguration {
     /** EST over MQTT: for now the embedded broker (docs/mqtt-broker.md). */
     @ConfigurationProperties("mqtt")
     public static class Mqtt {
+        /** false: no EST over MQTT at all, neither the listener nor the embedded broker (FLEETKEY_MQTT_ENABLED). */
+        private boolean enabled = true;
+        /**
+         * Requests the server works on at once per node; the broker holds back the rest
+         * (MQTT 5 Receive Maximum, FLEETKEY_MQTT_MAX_IN_FLIGHT).
+         */
+        @Min(1)
+        @jakarta.validation.constraints.Max(65535)
+        private int maxInFlight = 256;
+        /** How long answers are kept to answer a duplicate delivery of the same request again. */
+        @NotNull
+        private Duration replyCacheTime = Duration.ofMinutes(5);
         private Embedded embedded = new Embedded();
+        private Broker broker = new Broker();
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public int getMaxInFlight() {
+            return maxInFlight;
+        }
+
+        public void setMaxInFlight(int maxInFlight) {
+            this.maxInFlight = maxInFlight;
+        }
+
+        public Duration getReplyCacheTime() {
+            return replyCacheTime;
+        }
+
+        public void setReplyCacheTime(Duration replyCacheTime) {
+            this.replyCacheTime = replyCacheTime;
+        }
+
+        public Broker getBroker() {
+            return broker;
+        }
+
+        public void setBroker(Broker broker) {
+            this.broker = broker;
+        }
+
+        /**
+         * An external broker (e.g. Mosquitto) the server's MQTT listener connects to instead of the
+         * embedded one; used when {@code url} is set.
+         */
+        @ConfigurationProperties("broker")
+        public static class Broker {
+            /** ssl://host:8883 or tcp://host:1883 (FLEETKEY_MQTT_BROKER_URL); empty: the embedded broker. */
+            private String url = "";
+            /** The server's username on the broker, if it wants one (FLEETKEY_MQTT_BROKER_USERNAME). */
+            private String username = "";
+            /** Its password (FLEETKEY_MQTT_BROKER_PASSWORD); sent only over ssl:// unless allow-plain-password. */
+            private String password = "";
+            /** PEM file of the CA(s) that issued the broker's certificate; empty: Fleetkey's own root (FLEETKEY_MQTT_BROKER_CA_FILE). */
+            private String caFile = "";
+            /**
+             * PKCS#12 file with the server's client certificate for brokers that require one
+             * (FLEETKEY_MQTT_BROKER_CLIENT_KEYSTORE); empty: the server's own MQTT client certificate,
+             * issued by the Fleetkey CA under data/mqtt/.
+             */
+            private String clientKeystore = "";
+            /** Password of that PKCS#12 file (FLEETKEY_MQTT_BROKER_CLIENT_KEYSTORE_PASSWORD). */
+            private String clientKeystorePassword = "";
+            /**
+             * true: the broker admits devices only over TLS, so a token in a CSR may be trusted to
+             * have travelled encrypted; false: such tokens are refused (FLEETKEY_MQTT_BROKER_DEVICES_USE_TLS).
+             */
+            private boolean devicesUseTls = true;
+            /** Development only: lets the server send its broker password over tcp:// (FLEETKEY_MQTT_BROKER_ALLOW_PLAIN_PASSWORD). */
+            private boolean allowPlainPassword = false;
+
+            public String getUrl() {
+                return url;
+            }
+
+            public void setUrl(String url) {
+                this.url = url == null ? "" : url.trim();
+            }
+
+            public boolean isConfigured() {
+                return !url.isEmpty();
+            }
+
+            public String getUsername() {
+                return username;
+            }
+
+            public void setUsername(String username) {
+                this.username = username == null ? "" : username;
+            }
+
+            public String getPassword() {
+                return password;
+            }
+
+            public void setPassword(String password) {
+                this.password = password == null ? "" : password;
+            }
+
+            public String getCaFile() {
+                return caFile;
+            }
+
+            public void setCaFile(String caFile) {
+                this.caFile = caFile == null ? "" : caFile.trim();
+            }
+
+            public String getClientKeystore() {
+                return clientKeystore;
+            }
+
+            public void setClientKeystore(String clientKeystore) {
+                this.clientKeystore = clientKeystore == null ? "" : clientKeystore.trim();
+            }
+
+            public String getClientKeystorePassword() {
+                return clientKeystorePassword;
+            }
+
+            public void setClientKeystorePassword(String clientKeystorePassword) {
+                this.clientKeystorePassword = clientKeystorePassword == null ? "" : clientKeystorePassword;
+            }
+
+            public boolean isDevicesUseTls() {
+                return devicesUseTls;
+            }
+
+            public void setDevicesUseTls(boolean devicesUseTls) {
+                this.devicesUseTls = devicesUseTls;
+            }
+
+            public boolean isAllowPlainPassword() {
+                return allowPlainPassword;
+            }
+
+            public void setAllowPlainPassword(boolean allowPlainPassword) {
+                this.allowPlainPassword = allowPlainPassword;
+            }
+
+            @Override
+            public String toString() {
+                return "Broker[url=" + url + ", username=" + username + ", password=<hidden>]";
+            }
+        }
 
         public Embedded getEmbedded() {
             return embedded;

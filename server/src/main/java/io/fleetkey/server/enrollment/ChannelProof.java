@@ -12,6 +12,15 @@ public sealed interface ChannelProof {
     record None() implements ChannelProof {
     }
 
+    /**
+     * The channel proved no credential but names the device: an MQTT broker confines each
+     * client to its own device's topics, so the request topic says which device sent it. A token
+     * in the CSR is checked against that device; {@code encrypted} false means the connection may
+     * not have been TLS, and then no token is accepted from it.
+     */
+    record Named(String deviceId, boolean encrypted) implements ChannelProof {
+    }
+
     /** A device id and a one-time enrollment token (HTTP Basic, or in-band on MQTT). */
     record Token(String deviceId, String secret) implements ChannelProof {
         @Override

@@ -115,6 +115,14 @@ public final class EnrollmentService {
         if (proof instanceof ChannelProof.Token token) {
             return enrollWithToken(csr, token);
         }
+        if (proof instanceof ChannelProof.Named named && csr.challengePassword() != null) {
+            if (!named.encrypted()) {
+                return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
+                        "the CSR carries an enrollment token, but this request came over a connection that may not "
+                                + "be encrypted; tokens are accepted only over TLS (connect to the broker's TLS port)"));
+            }
+            return enrollWithToken(csr, new ChannelProof.Token(named.deviceId(), csr.challengePassword()));
+        }
         if (proof instanceof ChannelProof.None && csr.challengePassword() != null) {
             // A device with no channel credentials may carry its token in the CSR; every door is encrypted.
             return enrollWithToken(csr, new ChannelProof.Token(csr.deviceId(), csr.challengePassword()));

@@ -35,7 +35,19 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  * arrives and why the broker hung up. Never blocks inside Paho's callbacks.
  */
 public final class MqttTestClient implements AutoCloseable {
-    public record Received(String topic, byte[] payload) {
+    public record Received(String topic, byte[] payload, MqttProperties properties) {
+        /** A user property of the message, or null. */
+        public String userProperty(String name) {
+            if (properties == null || properties.getUserProperties() == null) {
+                return null;
+            }
+            return properties.getUserProperties().stream().filter(p -> p.getKey().equals(name))
+                    .map(p -> p.getValue()).findFirst().orElse(null);
+        }
+
+        public String text() {
+            return new String(payload, java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     private final MqttAsyncClient client;
@@ -56,7 +68,7 @@ public final class MqttTestClient implements AutoCloseable {
 
             @Override
             public void messageArrived(String topic, MqttMessage message) {
-                received.add(new Received(topic, message.getPayload()));
+                received.add(new Received(topic, message.getPayload(), message.getProperties()));
             }
 
             @Override
@@ -119,7 +131,12 @@ public final class MqttTestClient implements AutoCloseable {
 
     /** Publishes with QoS 1, not retained; returns the PUBACK reason code. */
     public int publish(String topic, byte[] payload) throws MqttException {
-        IMqttToken token = client.publish(topic, new MqttMessage(payload, 1, false, new MqttProperties()));
+        return publish(topic, payload, new MqttProperties());
+    }
+
+    /** Publishes with QoS 1 and the given MQTT 5 properties; returns the PUBACK reason code. */
+    public int publish(String topic, byte[] payload, MqttProperties properties) throws MqttException {
+        IMqttToken token = client.publish(topic, new MqttMessage(payload, 1, false, properties));
         token.waitForCompletion(10_000);
         int[] codes = token.getReasonCodes();
         return codes == null || codes.length == 0 ? 0 : codes[0];

@@ -86,19 +86,22 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
             }
             return;
         }
-        if (!DeviceIds.isValid(clientId)) {
-            refuse(output, connection, clientId, ConnackReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
-                    "the client id must be the device id; " + DeviceIds.rule());
-            return;
-        }
         if (clientId.startsWith(InternalCredentials.CLIENT_ID_PREFIX)) {
             refuse(output, connection, clientId, ConnackReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
                     "client ids starting with '" + InternalCredentials.CLIENT_ID_PREFIX + "' are the server's own");
             return;
         }
+        Optional<String> named = MqttTopics.deviceOfClientId(clientId);
+        if (named.isEmpty()) {
+            refuse(output, connection, clientId, ConnackReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
+                    "the client id must be the device id, or the device id, ':' and a suffix of up to 36 of "
+                            + "A-Z a-z 0-9 _ -; " + DeviceIds.rule());
+            return;
+        }
+        String deviceId = named.get();
         Optional<List<X509Certificate>> chain = clientChain(connection);
         if (chain.isPresent()) {
-            decideLater(output, connection, clientId, () -> checkCertificate(chain.get(), clientId));
+            decideLater(output, connection, deviceId, () -> checkCertificate(chain.get(), deviceId));
             return;
         }
         if (!tls && !allowPlainDevices) {
@@ -107,22 +110,22 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
                             + "local tools unless FLEETKEY_MQTT_ALLOW_PLAIN_DEVICES=true");
             return;
         }
-        if (!username.filter(clientId::equals).isPresent()) {
+        if (!username.filter(deviceId::equals).isPresent()) {
             refuse(output, connection, clientId, ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD,
-                    "no client certificate: the username must be the device id, the same as the client id");
+                    "no client certificate: the username must be the device id the client id names");
             return;
         }
-        decideLater(output, connection, clientId, () -> enrollment.screenDeviceWithoutCertificate(clientId)
+        decideLater(output, connection, deviceId, () -> enrollment.screenDeviceWithoutCertificate(deviceId)
                 .map(reason -> new Refusal(ConnackReasonCode.NOT_AUTHORIZED, reason)));
     }
 
-    private Optional<Refusal> checkCertificate(List<X509Certificate> chain, String clientId) {
+    private Optional<Refusal> checkCertificate(List<X509Certificate> chain, String deviceId) {
         Optional<ChainRefusal> refusal = enrollment.screenClientChain(chain);
         if (refusal.isPresent()) {
             return Optional.of(new Refusal(ConnackReasonCode.NOT_AUTHORIZED,
                     refusal.get().kind() + ": " + refusal.get().reason()));
         }
-        if (!enrollment.chainNamesDevice(chain, clientId)) {
+        if (!enrollment.chainNamesDevice(chain, deviceId)) {
             return Optional.of(new Refusal(ConnackReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
                     "the client id must be the device id the certificate '"
                             + chain.get(0).getSubjectX500Principal().getName() + "' names (its CN)"));
@@ -171,7 +174,7 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
         permissions.setDefaultBehaviour(DefaultAuthorizationBehaviour.DENY);
     }
 
-    private static Optional<List<X509Certificate>> clientChain(ConnectionInformation connection) {
+    static Optional<List<X509Certificate>> clientChain(ConnectionInformation connection) {
         Optional<ClientTlsInformation> tls = connection.getClientTlsInformation();
         Optional<X509Certificate[]> chain = tls.flatMap(ClientTlsInformation::getClientCertificateChain)
                 .filter(c -> c.length > 0);

@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * could not open, and falls back to its defaults on a bad configuration.
  */
 @Context
-@Requires(property = "fleetkey.mqtt.embedded.enabled", notEquals = "false")
+@Requires(condition = BrokerChoice.Embedded.class)
 public class EmbeddedBroker {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBroker.class);
     static final String NAME = "mqtt-broker";
@@ -299,6 +299,7 @@ public class EmbeddedBroker {
         public void extensionStart(ExtensionStartInput input, ExtensionStartOutput output) {
             configuredListeners = Set.copyOf(input.getServerInformation().getListener());
             Services.securityRegistry().setAuthenticatorProvider(providerInput -> authenticator);
+            Services.initializerRegistry().setClientInitializer(new ChannelStamp());
             DisconnectLog disconnects = new DisconnectLog();
             Services.eventRegistry().setClientLifecycleEventListener(providerInput -> disconnects);
         }

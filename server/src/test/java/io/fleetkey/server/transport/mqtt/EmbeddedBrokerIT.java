@@ -72,7 +72,8 @@ class EmbeddedBrokerIT {
         EmbeddedBroker broker = server.context().getBean(EmbeddedBroker.class);
         serverSide = MqttTestClient.plain(server.mqttPort(), InternalCredentials.CLIENT_ID_PREFIX + "test",
                 InternalCredentials.USERNAME, broker.internalCredentials().password());
-        assertThat(serverSide.subscribe(MqttTopics.serverRequests())).isEqualTo(1);
+        // An observer with the server's login (not in the shared group, so the real listener still answers).
+        assertThat(serverSide.subscribe("fleetkey/v1/est/+/+/req/+")).isEqualTo(1);
     }
 
     @AfterAll
@@ -118,12 +119,11 @@ class EmbeddedBrokerIT {
             assertThat(device.publish(request, new byte[0])).isZero();
             assertThat(serverReceives(request)).isNotNull();
 
-            String response = MqttTopics.response("meter-0001", EstOperation.CA_CERTIFICATES, "r1", "2.05");
-            serverSide.publish(response, new byte[]{0x30, 0x00});
             MqttTestClient.Received answer = device.next(10);
             assertThat(answer).isNotNull();
-            assertThat(answer.topic()).isEqualTo(response);
-            assertThat(answer.payload()).containsExactly(0x30, 0x00);
+            assertThat(answer.topic()).isEqualTo(
+                    MqttTopics.response("meter-0001", EstOperation.CA_CERTIFICATES, "r1", "2.05"));
+            assertThat(Certificates.fromPkcs7CertsOnly(answer.payload())).isEqualTo(server.caChain());
         }
     }
 
@@ -211,26 +211,8 @@ class EmbeddedBrokerIT {
                 "--cert", "dev.pem", "--key", "dev.key", "-i", "meter-0003", "-V", "mqttv5", "-q", "1");
 
         String request = MqttTopics.request("meter-0003", EstOperation.CSR_ATTRIBUTES, "m1");
-        Processes.ok(work, command("mosquitto_pub", tls, "-t", request, "-m", "hello"));
-        MqttTestClient.Received received = serverReceives(request);
-        assertThat(received).isNotNull();
-        assertThat(new String(received.payload(), StandardCharsets.UTF_8)).isEqualTo("hello");
-
-        // mosquitto_sub waits for one answer; the server repeats it until the subscription is in place.
-        Process sub = new ProcessBuilder(command("mosquitto_sub", tls, "-t", MqttTopics.deviceResponses("meter-0003"),
-                "-C", "1", "-W", "30", "-N")).directory(work.toFile()).redirectErrorStream(true).start();
-        String response = MqttTopics.response("meter-0003", EstOperation.CSR_ATTRIBUTES, "m1", "2.05");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (sub.isAlive() && System.nanoTime() < deadline) {
-            serverSide.publish(response, "attrs".getBytes(StandardCharsets.UTF_8));
-            sub.waitFor(300, TimeUnit.MILLISECONDS);
-        }
-        if (sub.isAlive()) {
-            sub.destroyForcibly();
-            fail("mosquitto_sub received nothing within 30 s");
-        }
-        assertThat(sub.exitValue()).isZero();
-        assertThat(new String(sub.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("attrs");
+        Processes.ok(work, command("mosquitto_pub", tls, "-t", request, "-n"));
+        assertThat(serverReceives(request)).isNotNull();
 
         // Outside its topics: the broker hangs up, and nothing reaches the server.
         String foreign = MqttTopics.request("meter-0001", EstOperation.SIMPLE_ENROLL, "m2");
