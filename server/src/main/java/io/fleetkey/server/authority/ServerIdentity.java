@@ -47,7 +47,30 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
     public static ServerIdentity loadOrIssue(Path dataDir, char[] passphrase, List<String> hostnames,
                                              CertificateAuthority authority, Instant now,
                                              Consumer<X509Certificate> record) {
-        Path file = dataDir.resolve("tls").resolve("server.p12");
+        return loadOrIssue(dataDir.resolve("tls").resolve("server.p12"),
+                "O=Fleetkey,CN=" + hostnames.stream().filter(h -> !isIpLiteral(h)).findFirst().orElse("fleetkey"),
+                Set.of("serverAuth"), hostnames, passphrase, authority, now, record);
+    }
+
+    /**
+     * The certificate the server's MQTT client presents to an external broker that requires
+     * client certificates ({@code tls/mqtt-client.p12}). Its CN {@value #MQTT_CLIENT_CN} cannot be
+     * a device id (':' is not allowed in those), so a broker that takes the CN as username (Mosquitto's
+     * {@code use_identity_as_username}) can tell the server from every device.
+     */
+    public static ServerIdentity loadOrIssueMqttClient(Path dataDir, char[] passphrase, CertificateAuthority authority,
+                                                       Instant now, Consumer<X509Certificate> record) {
+        return loadOrIssue(dataDir.resolve("tls").resolve("mqtt-client.p12"), "O=Fleetkey,CN=" + MQTT_CLIENT_CN,
+                Set.of("clientAuth"), List.of(), passphrase, authority, now, record);
+    }
+
+    /** The MQTT client certificate's CN, and so its username on brokers that use the CN. */
+    public static final String MQTT_CLIENT_CN = "fleetkey:server";
+
+    private static ServerIdentity loadOrIssue(Path file, String subject, Set<String> extendedKeyUsages,
+                                              List<String> hostnames, char[] passphrase,
+                                              CertificateAuthority authority, Instant now,
+                                              Consumer<X509Certificate> record) {
         try {
             if (Files.exists(file)) {
                 ServerIdentity existing = load(file, passphrase);
@@ -55,7 +78,9 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
                 boolean fresh = cert.getNotAfter().toInstant().isAfter(now.plus(RENEW_BEFORE));
                 boolean sameIssuer = cert.getIssuerX500Principal().equals(
                         authority.chain().get(0).getSubjectX500Principal());
-                if (fresh && sameIssuer && names(cert).equals(normalized(hostnames))) {
+                boolean sameSubject = cert.getSubjectX500Principal().equals(
+                        new javax.security.auth.x500.X500Principal(new X500Name(subject).getEncoded()));
+                if (fresh && sameIssuer && sameSubject && names(cert).equals(normalized(hostnames))) {
                     return existing;
                 }
             }
@@ -67,9 +92,8 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
             }
             BigInteger serial = CertificateAuthority.newSerialNumber();
             X509Certificate cert = authority.issue(new CertificateAuthority.LeafRequest(
-                    new X500Name("O=Fleetkey,CN=" + (dns.isEmpty() ? "fleetkey" : dns.get(0))),
-                    SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()), VALIDITY,
-                    Set.of("serverAuth"), dns, ips), serial, now);
+                    new X500Name(subject), SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()), VALIDITY,
+                    extendedKeyUsages, dns, ips), serial, now);
             record.accept(cert);
             List<X509Certificate> chain = new ArrayList<>();
             chain.add(cert);
@@ -80,7 +104,8 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ks.store(out, passphrase);
             SecretFiles.write(file, out.toByteArray());
-            LOG.info("Issued the server TLS certificate {} for {}", serial.toString(16), hostnames);
+            LOG.info("Issued the server's certificate {} ({}, {}) for {}", serial.toString(16), subject,
+                    extendedKeyUsages, hostnames.isEmpty() ? "no host names" : hostnames);
             return new ServerIdentity(keys.getPrivate(), List.copyOf(chain));
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("cannot set up the server TLS certificate in " + file + ": " + e.getMessage(), e);

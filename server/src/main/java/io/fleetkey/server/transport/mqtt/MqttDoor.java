@@ -34,6 +34,7 @@ import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
+import io.fleetkey.server.config.TransportFactory;
 import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.RejectedTraffic;
@@ -97,7 +98,9 @@ public class MqttDoor {
     private volatile Semaphore sendWindow = new Semaphore(10);
 
     public MqttDoor(FleetkeyConfiguration config, EnrollmentService enrollment, JsonMapper json,
-                    BeanProvider<EmbeddedBroker> embeddedBroker, ServerIdentity identity, DoorReadiness readiness,
+                    BeanProvider<EmbeddedBroker> embeddedBroker, ServerIdentity identity,
+                    @Named(TransportFactory.MQTT_CLIENT) BeanProvider<ServerIdentity> clientIdentity,
+                    DoorReadiness readiness,
                     @Named(TaskExecutors.BLOCKING) ExecutorService executor) {
         this.settings = config.getMqtt();
         this.handler = new MqttEstHandler(enrollment, json, config.getEnrollment().getMaxRequestBytes());
@@ -122,10 +125,11 @@ public class MqttDoor {
             uri = broker.internalUri();
             options.setUserName(InternalCredentials.USERNAME);
             options.setPassword(broker.internalCredentials().password());
+            options.setSocketFactory(NoDelaySockets.plain());
             brokerDescription = "the embedded broker";
         } else {
             uri = external.getUrl();
-            configureExternal(external, identity, options);
+            configureExternal(external, identity, clientIdentity, options);
             brokerDescription = "the broker at " + uri;
         }
         try {
@@ -140,7 +144,7 @@ public class MqttDoor {
     }
 
     private static void configureExternal(FleetkeyConfiguration.Mqtt.Broker broker, ServerIdentity identity,
-                                          MqttConnectionOptions options) {
+                                          BeanProvider<ServerIdentity> clientIdentity, MqttConnectionOptions options) {
         boolean tls = broker.getUrl().startsWith("ssl://") || broker.getUrl().startsWith("wss://");
         if (!broker.getUsername().isEmpty()) {
             options.setUserName(broker.getUsername());
@@ -154,13 +158,17 @@ public class MqttDoor {
             options.setPassword(broker.getPassword().getBytes(StandardCharsets.UTF_8));
         }
         if (tls) {
-            options.setSocketFactory(externalTls(broker, identity).getSocketFactory());
+            options.setSocketFactory(NoDelaySockets.tls(externalTls(broker, identity, clientIdentity)
+                    .getSocketFactory()));
+        } else {
+            options.setSocketFactory(NoDelaySockets.plain());
             options.setHttpsHostnameVerificationEnabled(true);
         }
     }
 
     /** Trusts the CA file (or Fleetkey's root) and presents the configured client certificate, if any. */
-    private static SSLContext externalTls(FleetkeyConfiguration.Mqtt.Broker broker, ServerIdentity identity) {
+    private static SSLContext externalTls(FleetkeyConfiguration.Mqtt.Broker broker, ServerIdentity identity,
+                                          BeanProvider<ServerIdentity> clientIdentity) {
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);
@@ -183,18 +191,24 @@ public class MqttDoor {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trust);
-            KeyManagerFactory kmf = null;
+            char[] password;
+            KeyStore keys = KeyStore.getInstance("PKCS12");
             if (!broker.getClientKeystore().isEmpty()) {
-                char[] password = broker.getClientKeystorePassword().toCharArray();
-                KeyStore keys = KeyStore.getInstance("PKCS12");
+                password = broker.getClientKeystorePassword().toCharArray();
                 try (InputStream in = Files.newInputStream(Path.of(broker.getClientKeystore()))) {
                     keys.load(in, password);
                 }
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(keys, password);
+            } else {
+                // The server's own MQTT client certificate, issued by the Fleetkey CA (CN fleetkey:server).
+                ServerIdentity own = clientIdentity.get();
+                password = new char[0];
+                keys.load(null, null);
+                keys.setKeyEntry("mqtt-client", own.key(), password, own.chain().toArray(Certificate[]::new));
             }
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(keys, password);
             SSLContext ssl = SSLContext.getInstance("TLS");
-            ssl.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
+            ssl.init(kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
             return ssl;
         } catch (IOException | GeneralSecurityException e) {
             throw new ConfigurationException("cannot set up TLS to the MQTT broker (FLEETKEY_MQTT_BROKER_CA_FILE, "

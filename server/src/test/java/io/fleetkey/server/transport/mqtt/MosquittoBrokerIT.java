@@ -1,0 +1,265 @@
+package io.fleetkey.server.transport.mqtt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import io.fleetkey.protocol.Certificates;
+import io.fleetkey.protocol.EstOperation;
+import io.fleetkey.protocol.MqttTopics;
+import io.fleetkey.server.health.DoorReadiness;
+import io.fleetkey.server.testing.Json;
+import io.fleetkey.server.testing.Mosquitto;
+import io.fleetkey.server.testing.MqttTestClient;
+import io.fleetkey.server.testing.Processes;
+import io.fleetkey.server.testing.TestPki;
+import io.fleetkey.server.testing.TestServer;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The server's listener on an external broker: a real Mosquitto from Debian, configured as
+ * docs/mqtt-broker.md recommends (client certificates required, the certificate's CN as
+ * username, the per-device ACL on {@code %u}). The server logs in with its own client
+ * certificate (CN {@code fleetkey:server}); devices log in with their factory IDevID (CN = device
+ * id) or their Fleetkey certificate.
+ */
+class MosquittoBrokerIT {
+    private static final int NOT_AUTHORIZED = 0x87;
+
+    private static Path work;
+    private static TestServer server;
+    private static Mosquitto mosquitto;
+    private static TestPki.Ca maker;
+    private static X509Certificate brokerCa;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Mosquitto.require();
+        EstOverMqttIT.requireMosquittoClients();
+        work = Files.createTempDirectory("fleetkey-mosquitto-");
+        int port = freePort();
+        brokerCertificate();
+        brokerCa = Certificates.fromPem(Files.readString(work.resolve("broker-ca.pem"))).get(0);
+
+        // The server starts first, while the broker is still down: its listener waits and retries.
+        server = TestServer.start(Map.of("fleetkey.mqtt.broker.url", "ssl://localhost:" + port,
+                "fleetkey.mqtt.broker.ca-file", work.resolve("broker-ca.pem").toString()));
+        assertThat(server.context().getBean(DoorReadiness.class).doors()).containsEntry(MqttDoor.NAME, false);
+
+        maker = TestPki.ca("Acme Sensors Manufacturing CA");
+        var r = server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "acme", "profile", "device",
+                "makerCas", List.of(Certificates.toPem(List.of(maker.certificate()))))));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+
+        // Mosquitto trusts Fleetkey's CAs (device and server certificates) and the maker's (IDevIDs).
+        Files.writeString(work.resolve("client-cas.pem"), Files.readString(server.caChainPem())
+                + Certificates.toPem(List.of(maker.certificate())));
+        Files.writeString(work.resolve("acl"), String.join("\n",
+                "user " + io.fleetkey.server.authority.ServerIdentity.MQTT_CLIENT_CN,
+                "topic readwrite fleetkey/#",
+                "",
+                "pattern write fleetkey/v1/est/%u/+/req/+",
+                "pattern read fleetkey/v1/est/%u/+/res/#",
+                "pattern read fleetkey/v1/dev/%u/#",
+                ""));
+        Files.writeString(work.resolve("mosquitto.conf"), String.join("\n",
+                "user root",
+                "persistence false",
+                "log_dest file " + work.resolve("mosquitto.log"),
+                "log_type error",
+                "log_type warning",
+                "log_type notice",
+                "log_type information",
+                "connection_messages true",
+                "listener " + port + " 127.0.0.1",
+                "cafile " + work.resolve("client-cas.pem"),
+                "certfile " + work.resolve("broker.pem"),
+                "keyfile " + work.resolve("broker.key"),
+                "require_certificate true",
+                "use_identity_as_username true",
+                "acl_file " + work.resolve("acl"),
+                "set_tcp_nodelay true",
+                ""));
+        mosquitto = Mosquitto.start(work.resolve("mosquitto.conf"), port);
+        awaitListener();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (mosquitto != null) {
+            mosquitto.close();
+        }
+    }
+
+    private static void awaitListener() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (Boolean.TRUE.equals(server.context().getBean(DoorReadiness.class).doors().get(MqttDoor.NAME))) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("the server's MQTT listener did not come up on Mosquitto:\n" + mosquitto.log());
+    }
+
+    /** A CA of the broker's own and its server certificate for localhost, made with openssl. */
+    private static void brokerCertificate() {
+        Processes.ok(work, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "broker-ca.key", "-out", "broker-ca.pem", "-subj", "/CN=Test Broker CA", "-days", "2",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
+        Processes.ok(work, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=localhost");
+        try {
+            Files.writeString(work.resolve("broker.ext"), "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Processes.ok(work, "openssl", "x509", "-req", "-in", "broker.csr", "-CA", "broker-ca.pem", "-CAkey",
+                "broker-ca.key", "-CAcreateserial", "-out", "broker.pem", "-days", "2", "-extfile", "broker.ext");
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static MqttTestClient device(String id, KeyPair keys, X509Certificate cert) throws Exception {
+        MqttTestClient device = MqttTestClient.tls(mosquitto.port(), brokerCa, id, null, keys, List.of(cert));
+        assertThat(device.subscribe(MqttTopics.deviceResponses(id))).isEqualTo(1);
+        return device;
+    }
+
+    private static MqttTestClient.Received ask(MqttTestClient device, String id, EstOperation op, byte[] payload)
+            throws Exception {
+        String requestId = UUID.randomUUID().toString();
+        assertThat(device.publish(MqttTopics.request(id, op, requestId), payload, new MqttProperties())).isZero();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            MqttTestClient.Received r = device.next(1);
+            if (r != null && r.topic().contains("/res/" + requestId + "/")) {
+                return r;
+            }
+        }
+        throw new AssertionError("no answer through Mosquitto within 15 s:\n" + mosquitto.log());
+    }
+
+    private static String status(MqttTestClient.Received answer) {
+        return answer.topic().substring(answer.topic().lastIndexOf('/') + 1);
+    }
+
+    @Test
+    void the_server_logs_in_with_its_own_client_certificate() {
+        assertThat(mosquitto.log()).contains("u'" + io.fleetkey.server.authority.ServerIdentity.MQTT_CLIENT_CN + "'");
+    }
+
+    @Test
+    void a_device_with_its_factory_identity_enrolls_through_mosquitto_with_the_token_in_its_csr() throws Exception {
+        String id = "acme-0001";
+        String token = server.registerDevice(id, "acme");
+        KeyPair idevidKeys = TestPki.p256();
+        X509Certificate idevid = maker.issue("CN=" + id, idevidKeys, Duration.ofDays(3650));
+        KeyPair keys = TestPki.p256();
+        X509Certificate issued;
+        try (MqttTestClient device = device(id, idevidKeys, idevid)) {
+            MqttTestClient.Received crts = ask(device, id, EstOperation.CA_CERTIFICATES, new byte[0]);
+            assertThat(status(crts)).isEqualTo("2.05");
+            assertThat(Certificates.fromPkcs7CertsOnly(crts.payload())).isEqualTo(server.caChain());
+
+            MqttTestClient.Received sen = ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithToken(id, keys, token));
+            assertThat(status(sen)).as(sen.text()).isEqualTo("2.04");
+            issued = Certificates.fromPkcs7CertsOnly(sen.payload()).get(0);
+            assertThat(issued.getPublicKey()).isEqualTo(keys.getPublic());
+
+            // Mosquitto keeps it to its own topics (it refuses the publish; reads it filters on delivery).
+            assertThat(device.publish(MqttTopics.request("acme-0002", EstOperation.CA_CERTIFICATES, "x"), new byte[0],
+                    new MqttProperties())).isEqualTo(NOT_AUTHORIZED);
+        }
+        // Mosquitto accepts the new Fleetkey certificate. Renewal through a broker the server does not run
+        // needs the signed statement of docs/mqtt-protocol.md; without it the answer says so.
+        try (MqttTestClient device = device(id, keys, issued)) {
+            MqttTestClient.Received sren = ask(device, id, EstOperation.SIMPLE_REENROLL, TestPki.csr(id, TestPki.p256()));
+            assertThat(status(sren)).isEqualTo("4.01");
+            assertThat(Json.field(sren.text(), "code")).isEqualTo("NOT_AUTHENTICATED");
+        }
+    }
+
+    @Test
+    void mosquitto_clients_enroll_by_hand_through_mosquitto() throws Exception {
+        String id = "acme-0003";
+        String token = server.registerDevice(id, "acme");
+        KeyPair idevidKeys = TestPki.p256();
+        Files.writeString(work.resolve(id + ".idevid.pem"),
+                Certificates.toPem(List.of(maker.issue("CN=" + id, idevidKeys, Duration.ofDays(3650)))));
+        Files.writeString(work.resolve(id + ".idevid.key"), "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(idevidKeys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        List<String> connection = List.of("-h", "localhost", "-p", Integer.toString(mosquitto.port()),
+                "--cafile", "broker-ca.pem", "--cert", id + ".idevid.pem", "--key", id + ".idevid.key", "-q", "1");
+
+        Path crts = work.resolve(id + ".crts.p7");
+        Process rr = new ProcessBuilder(command("mosquitto_rr", connection, "-i", id, "-W", "20", "-N",
+                "-t", MqttTopics.request(id, EstOperation.CA_CERTIFICATES, "c1"),
+                "-e", "fleetkey/v1/est/" + id + "/crts/res/c1", "-n"))
+                .directory(work.toFile()).redirectOutput(crts.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        assertThat(rr.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", crts.getFileName().toString(),
+                "-print_certs")).contains("Fleetkey Issuing CA");
+
+        Files.writeString(work.resolve(id + ".cnf"), String.join("\n", "[req]", "prompt = no",
+                "distinguished_name = dn", "attributes = attrs", "[dn]", "CN = " + id, "[attrs]",
+                "challengePassword = " + token, ""));
+        Processes.ok(work, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", id + ".key");
+        Processes.ok(work, "openssl", "req", "-new", "-key", id + ".key", "-config", id + ".cnf", "-outform", "DER",
+                "-out", id + ".csr");
+        Path subOut = work.resolve(id + ".sub");
+        Process sub = new ProcessBuilder(command("mosquitto_sub", connection, "-i", id + ":sub",
+                "-t", "fleetkey/v1/est/" + id + "/sen/res/#", "-C", "1", "-W", "30", "-F", "%t %x"))
+                .directory(work.toFile()).redirectErrorStream(true).redirectOutput(subOut.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int attempt = 1; sub.isAlive() && System.nanoTime() < deadline; attempt++) {
+            Processes.ok(work, command("mosquitto_pub", connection, "-i", id + ":pub",
+                    "-t", MqttTopics.request(id, EstOperation.SIMPLE_ENROLL, "s" + attempt), "-f", id + ".csr"));
+            sub.waitFor(500, TimeUnit.MILLISECONDS);
+        }
+        if (sub.isAlive()) {
+            sub.destroyForcibly();
+            fail("mosquitto_sub got no answer: " + Files.readString(subOut) + "\n" + mosquitto.log());
+        }
+        String answer = Files.readAllLines(subOut).stream().filter(l -> l.startsWith("fleetkey/")).findFirst()
+                .orElseThrow(() -> new AssertionError("no answer line: " + mosquitto.log()));
+        assertThat(answer).contains("/2.04 ");
+        Files.write(work.resolve(id + ".p7"), HexFormat.of().parseHex(answer.substring(answer.indexOf(' ') + 1).trim()));
+        Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", id + ".p7", "-print_certs", "-out", id + ".pem");
+        assertThat(Processes.ok(work, "openssl", "verify", "-CAfile", server.caChainPem().toString(), "-purpose",
+                "sslclient", id + ".pem")).contains(id + ".pem: OK");
+    }
+
+    private static String[] command(String tool, List<String> common, String... more) {
+        List<String> c = new ArrayList<>();
+        c.add(tool);
+        c.addAll(common);
+        c.addAll(List.of(more));
+        return c.toArray(String[]::new);
+    }
+}
