@@ -6,6 +6,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -23,11 +24,13 @@ import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.CertificateStatus;
 import io.fleetkey.server.registry.Device;
+import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceRepository;
 import io.fleetkey.server.registry.DeviceStatus;
 import io.fleetkey.server.registry.DuplicateKeyException;
 import io.fleetkey.server.registry.EnrollmentGroup;
 import io.fleetkey.server.registry.EnrollmentToken;
+import io.fleetkey.server.registry.Page;
 import io.fleetkey.server.registry.GroupRepository;
 import io.fleetkey.server.registry.IssuedCertificate;
 import io.fleetkey.server.registry.TokenRepository;
@@ -103,6 +106,25 @@ public final class EnrollmentService {
     /** RFC 7030 §4.5: DER CsrAttrs telling clients what to put in a CSR. */
     public byte[] csrAttributes() {
         return csrAttributes.clone();
+    }
+
+    /**
+     * The notices that stand until further notice: one {@code REVOKED} per revoked device. A
+     * door whose notices can be lost (a broker that keeps retained messages in memory only)
+     * publishes them again when it connects.
+     */
+    public List<DeviceNotice> standingNotices() {
+        List<DeviceNotice> notices = new ArrayList<>();
+        DeviceFilter revoked = new DeviceFilter(null, DeviceStatus.REVOKED, null);
+        for (int page = 0; ; page++) {
+            Page<Device> devicesPage = devices.list(revoked, page, 1000);
+            for (Device d : devicesPage.items()) {
+                notices.add(new DeviceNotice(d.deviceId(), DeviceNotice.Kind.REVOKED, d.updatedAt(), null));
+            }
+            if (devicesPage.items().size() < 1000) {
+                return notices;
+            }
+        }
     }
 
     /** RFC 7030 §4.2.1 simpleenroll: a first certificate, or a new one for an enrolled device. */

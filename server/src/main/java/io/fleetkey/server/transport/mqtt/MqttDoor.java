@@ -2,6 +2,7 @@ package io.fleetkey.server.transport.mqtt;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -39,14 +42,17 @@ import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.RejectedTraffic;
 import io.fleetkey.server.health.DoorReadiness;
+import io.fleetkey.server.enrollment.DeviceNotice;
 import io.micronaut.context.BeanProvider;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
 import io.micronaut.json.JsonMapper;
+import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.scheduling.TaskExecutors;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Named;
+import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
@@ -94,6 +100,8 @@ public class MqttDoor {
     private final MqttAsyncClient client;
     private final MqttConnectionOptions options;
     private final String brokerDescription;
+    private final JsonMapper json;
+    private final EnrollmentService enrollment;
     /** The broker's Receive Maximum for our publishes; Paho refuses to exceed it rather than wait. */
     private volatile Semaphore sendWindow = new Semaphore(10);
 
@@ -104,6 +112,8 @@ public class MqttDoor {
                     @Named(TaskExecutors.BLOCKING) ExecutorService executor) {
         this.settings = config.getMqtt();
         this.handler = new MqttEstHandler(enrollment, json, config.getEnrollment().getMaxRequestBytes());
+        this.json = json;
+        this.enrollment = enrollment;
         this.executor = executor;
         this.readiness = readiness;
         this.replies = Caffeine.newBuilder().expireAfterWrite(settings.getReplyCacheTime())
@@ -139,6 +149,12 @@ public class MqttDoor {
                     + " (use ssl://host:8883 or tcp://host:1883)", e);
         }
         client.setManualAcks(true);
+        // While the broker is away, notices and late answers wait in memory instead of failing.
+        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
+        buffer.setBufferEnabled(true);
+        buffer.setBufferSize(10_000);
+        buffer.setDeleteOldestMessages(true);
+        client.setBufferOpts(buffer);
         client.setCallback(new Callback());
         connect();
     }
@@ -275,6 +291,7 @@ public class MqttDoor {
         }
         readiness.ready(NAME);
         LOG.info("EST over MQTT: answering requests on {} ({})", MqttTopics.serverRequests(), brokerDescription);
+        republishStandingNotices();
     }
 
     /** A request arrived (on Paho's callback thread, which must not block). */
@@ -423,6 +440,48 @@ public class MqttDoor {
         byte[] b = new byte[6];
         new SecureRandom().nextBytes(b);
         return HexFormat.of().formatHex(b);
+    }
+
+    /**
+     * Tells a device something on its events topic. A revocation is retained, so a device that
+     * connects later still learns it; Paho holds messages while the broker is away.
+     */
+    @EventListener
+    void onNotice(DeviceNotice notice) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("event", notice.kind().wireName());
+        body.put("deviceId", notice.deviceId());
+        body.put("at", notice.at().toString());
+        if (notice.reason() != null) {
+            body.put("reason", notice.reason());
+        }
+        byte[] payload;
+        try {
+            payload = json.writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        MqttMessage message = new MqttMessage(payload, 1, notice.kind() == DeviceNotice.Kind.REVOKED, null);
+        MqttProperties properties = new MqttProperties();
+        properties.setContentType(MqttEstHandler.JSON);
+        message.setProperties(properties);
+        executor.execute(() -> publish(MqttTopics.events(notice.deviceId()), message,
+                "publish the " + notice.kind().wireName() + " notice of " + notice.deviceId()));
+    }
+
+    /** Retained revocation notices again: the embedded broker keeps them in memory only, as may others. */
+    private void republishStandingNotices() {
+        executor.execute(() -> {
+            try {
+                List<DeviceNotice> notices = enrollment.standingNotices();
+                notices.forEach(this::onNotice);
+                if (!notices.isEmpty()) {
+                    LOG.info("EST over MQTT: published the retained revocation notices of {} device(s)", notices.size());
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("EST over MQTT: could not publish the standing revocation notices: {}", e.toString());
+            }
+        });
     }
 
     /** True while the listener is connected and subscribed. */
