@@ -19,11 +19,13 @@ import io.fleetkey.server.registry.FleetService;
 import io.fleetkey.server.registry.RevocationReason;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Status;
 import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
@@ -106,6 +108,13 @@ public class DeviceController {
         }
         return RevocationView.of(fleet.revoke(deviceId, RevocationReason.parse(body.reason()), body.note(),
                 Actors.of(request)));
+    }
+
+    @Operation(summary = "Ask an enrolled device to renew its certificate now (a notice on its MQTT events topic)")
+    @Post("/{deviceId}/renew-now")
+    @Status(HttpStatus.ACCEPTED)
+    public DeviceView renewNow(HttpRequest<?> request, String deviceId) {
+        return DeviceView.of(fleet.requestRenewal(deviceId, Actors.of(request)));
     }
 
     @Operation(summary = "Issue a new one-time enrollment token (the previous one stops working)")

@@ -16,6 +16,7 @@ import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.CrlNumbers;
 import io.fleetkey.server.registry.DeviceRepository;
+import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.registry.DeviceRevoked;
 import io.fleetkey.server.registry.FleetService;
 import io.fleetkey.server.registry.GroupRepository;
@@ -95,8 +96,9 @@ public class CoreFactory {
     FleetService fleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
                               CertificateRepository certificates, AuditLog audit, Transactions transactions,
                               ProfileCatalog profiles, Clock clock, FleetkeyConfiguration config,
-                              ApplicationEventPublisher<DeviceRevoked> revocations) {
+                              ApplicationEventPublisher<DeviceRevoked> revocations,
+                              ApplicationEventPublisher<DeviceNotice> notices) {
         return new FleetService(groups, devices, tokens, certificates, audit, transactions, profiles, clock,
-                config.getEnrollment().getTokenValidity(), revocations::publishEvent);
+                config.getEnrollment().getTokenValidity(), revocations::publishEvent, notices::publishEvent);
     }
 }

@@ -24,6 +24,7 @@ import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.CertificateStatus;
 import io.fleetkey.server.registry.Device;
+import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceRepository;
 import io.fleetkey.server.registry.DeviceStatus;

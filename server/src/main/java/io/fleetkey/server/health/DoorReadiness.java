@@ -26,6 +26,11 @@ public class DoorReadiness implements HealthIndicator {
         doors.put(door, true);
     }
 
+    /** A door that served has lost what it needs (e.g. its broker) and does not serve until {@link #ready} again. */
+    public synchronized void down(String door) {
+        doors.put(door, false);
+    }
+
     /** Each door that started, and whether it serves yet. */
     public synchronized Map<String, Boolean> doors() {
         return Map.copyOf(doors);

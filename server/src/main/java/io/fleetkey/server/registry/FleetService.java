@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.util.Digests;
@@ -47,12 +48,16 @@ public final class FleetService {
     private final Clock clock;
     private final Duration tokenValidity;
     private final Consumer<DeviceRevoked> revocations;
+    private final Consumer<DeviceNotice> notices;
 
-    /** @param revocations told of each committed revocation (see {@link DeviceRevoked}) */
+    /**
+     * @param revocations told of each committed revocation (see {@link DeviceRevoked})
+     * @param notices     told of what devices should hear (revoked, renew now), after the change is committed
+     */
     public FleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
                         CertificateRepository certificates, AuditLog audit, Transactions transactions,
                         ProfileCatalog profiles, Clock clock, Duration tokenValidity,
-                        Consumer<DeviceRevoked> revocations) {
+                        Consumer<DeviceRevoked> revocations, Consumer<DeviceNotice> notices) {
         this.groups = groups;
         this.devices = devices;
         this.tokens = tokens;
@@ -63,6 +68,7 @@ public final class FleetService {
         this.clock = clock;
         this.tokenValidity = tokenValidity;
         this.revocations = revocations;
+        this.notices = notices;
     }
 
     /** A newly registered device and its one-time token, shown this once and stored only as a hash. */
@@ -249,7 +255,33 @@ public final class FleetService {
             LOG.error("A listener failed on the revocation of device {}; the revocation itself is committed",
                     deviceId, e);
         }
+        tell(new DeviceNotice(deviceId, DeviceNotice.Kind.REVOKED, now, reason.rfcName()));
         return new Revocation(device(deviceId), revoked);
+    }
+
+    /**
+     * Asks an enrolled device to renew its certificate now (e.g. after a CA or profile change),
+     * through the doors that can reach a device unasked (the MQTT events topic).
+     */
+    public Device requestRenewal(String deviceId, String actor) {
+        Device device = device(deviceId);
+        if (device.status() != DeviceStatus.ENROLLED) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId + "' is "
+                    + device.status().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
+                    + "; only an enrolled device can renew");
+        }
+        Instant now = clock.instant();
+        audit.append(new AuditEvent(now, actor, "device.renewal-requested", deviceId, null));
+        tell(new DeviceNotice(deviceId, DeviceNotice.Kind.RENEW_NOW, now, "requested by " + actor));
+        return device;
+    }
+
+    private void tell(DeviceNotice notice) {
+        try {
+            notices.accept(notice);
+        } catch (RuntimeException e) {
+            LOG.error("Could not hand on the {} notice of device {}", notice.kind(), notice.deviceId(), e);
+        }
     }
 
     public Device device(String deviceId) {

@@ -151,7 +151,7 @@ public class IssuanceBenchmark {
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
                 new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)));
         fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
-                profiles, clock, Duration.ofDays(7), revoked -> { });
+                profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { });
         fleet.createGroup(GROUP, new FleetService.GroupChange("device", null, false, null), ACTOR);
     }
 

@@ -35,7 +35,7 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  * arrives and why the broker hung up. Never blocks inside Paho's callbacks.
  */
 public final class MqttTestClient implements AutoCloseable {
-    public record Received(String topic, byte[] payload, MqttProperties properties) {
+    public record Received(String topic, byte[] payload, MqttProperties properties, boolean retained) {
         /** A user property of the message, or null. */
         public String userProperty(String name) {
             if (properties == null || properties.getUserProperties() == null) {
@@ -68,7 +68,7 @@ public final class MqttTestClient implements AutoCloseable {
 
             @Override
             public void messageArrived(String topic, MqttMessage message) {
-                received.add(new Received(topic, message.getPayload(), message.getProperties()));
+                received.add(new Received(topic, message.getPayload(), message.getProperties(), message.isRetained()));
             }
 
             @Override

@@ -42,7 +42,7 @@ import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.RejectedTraffic;
 import io.fleetkey.server.health.DoorReadiness;
-import io.fleetkey.server.enrollment.DeviceNotice;
+import io.fleetkey.server.events.DeviceNotice;
 import io.micronaut.context.BeanProvider;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
@@ -267,7 +267,7 @@ public class MqttDoor {
                     return;
                 }
                 LOG.warn("Still cannot reach {}: {}", brokerDescription, e.getMessage());
-                delay = Math.min(delay * 2, 30_000);
+                delay = Math.min(delay * 2, 10_000);
             }
         }
     }
@@ -448,6 +448,15 @@ public class MqttDoor {
      */
     @EventListener
     void onNotice(DeviceNotice notice) {
+        try {
+            publishNotice(notice);
+        } catch (RuntimeException e) { // a listener that throws would keep later listeners from the event
+            LOG.warn("EST over MQTT: could not publish the {} notice of {}: {}", notice.kind(), notice.deviceId(),
+                    e.toString());
+        }
+    }
+
+    private void publishNotice(DeviceNotice notice) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("event", notice.kind().wireName());
         body.put("deviceId", notice.deviceId());
@@ -532,6 +541,7 @@ public class MqttDoor {
 
         @Override
         public void disconnected(MqttDisconnectResponse response) {
+            readiness.down(NAME);
             LOG.warn("EST over MQTT: lost {} ({}); reconnecting", brokerDescription, response);
         }
 

@@ -337,6 +337,65 @@ class EstOverMqttIT {
     }
 
     @Test
+    void renew_now_and_revoked_notices_reach_the_device_on_its_events_topic() throws Exception {
+        String id = "mq5-0006";
+        String token = server.registerDevice(id, "meters");
+        KeyPair keys = TestPki.p256();
+        X509Certificate cert;
+        try (MqttTestClient device = tokenDevice(id)) {
+            cert = certificateIn(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithToken(id, keys, token)));
+        }
+        try (MqttTestClient device = certificateDevice(id, keys, cert)) {
+            assertThat(device.subscribe(MqttTopics.deviceEvents(id))).isEqualTo(1);
+
+            assertThat(server.api("POST", "/api/v1/devices/" + id + "/renew-now", null).statusCode()).isEqualTo(202);
+            MqttTestClient.Received renew = nextEvent(device, id);
+            assertThat(Json.field(renew.text(), "event")).isEqualTo("renew-now");
+            assertThat(Json.field(renew.text(), "deviceId")).isEqualTo(id);
+            assertThat(renew.retained()).isFalse();
+
+            var revoke = server.api("POST", "/api/v1/devices/" + id + "/revoke", Json.write(
+                    java.util.Map.of("reason", "keyCompromise", "note", "stolen")));
+            assertThat(revoke.statusCode()).as(revoke.body()).isEqualTo(200);
+            MqttTestClient.Received revoked = nextEvent(device, id);
+            assertThat(Json.field(revoked.text(), "event")).isEqualTo("revoked");
+            assertThat(Json.field(revoked.text(), "reason")).isEqualTo("keyCompromise");
+            assertThat(revoked.properties().getContentType()).isEqualTo("application/json");
+        }
+        // Retained: whoever subscribes later gets it at once (here the server's own login, since the
+        // broker no longer lets the revoked device in).
+        EmbeddedBroker broker = server.context().getBean(EmbeddedBroker.class);
+        try (MqttTestClient observer = MqttTestClient.plain(server.mqttPort(),
+                InternalCredentials.CLIENT_ID_PREFIX + "observer", InternalCredentials.USERNAME,
+                broker.internalCredentials().password())) {
+            assertThat(observer.subscribe(MqttTopics.events(id))).isEqualTo(1);
+            MqttTestClient.Received later = observer.next(10);
+            assertThat(later).isNotNull();
+            assertThat(later.retained()).isTrue();
+            assertThat(Json.field(later.text(), "event")).isEqualTo("revoked");
+        }
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> certificateDevice(id, keys, cert).close()))
+                .as("a revoked certificate cannot log in").isInstanceOf(org.eclipse.paho.mqttv5.common.MqttException.class);
+
+        // Only enrolled devices can be asked to renew.
+        server.registerDevice("mq5-0007", "meters");
+        assertThat(server.api("POST", "/api/v1/devices/mq5-0007/renew-now", null).statusCode()).isEqualTo(409);
+        assertThat(server.api("POST", "/api/v1/devices/" + id + "/renew-now", null).statusCode()).isEqualTo(409);
+        assertThat(server.api("POST", "/api/v1/devices/nobody/renew-now", null).statusCode()).isEqualTo(404);
+    }
+
+    private static MqttTestClient.Received nextEvent(MqttTestClient device, String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            MqttTestClient.Received r = device.next(1);
+            if (r != null && r.topic().equals(MqttTopics.events(id))) {
+                return r;
+            }
+        }
+        throw new AssertionError("no event for " + id + " within 10 s");
+    }
+
+    @Test
     void mosquitto_rr_fetches_the_ca_and_enrolls_by_hand_with_an_openssl_csr() throws Exception {
         requireMosquittoClients();
         String id = "meter-rr-01";

@@ -45,6 +45,7 @@ class MosquittoBrokerIT {
     private static Path work;
     private static TestServer server;
     private static Mosquitto mosquitto;
+    private static int factoryPort;
     private static TestPki.Ca maker;
     private static X509Certificate brokerCa;
 
@@ -54,6 +55,7 @@ class MosquittoBrokerIT {
         EstOverMqttIT.requireMosquittoClients();
         work = Files.createTempDirectory("fleetkey-mosquitto-");
         int port = freePort();
+        factoryPort = freePort();
         brokerCertificate();
         brokerCa = Certificates.fromPem(Files.readString(work.resolve("broker-ca.pem"))).get(0);
 
@@ -67,9 +69,11 @@ class MosquittoBrokerIT {
                 "makerCas", List.of(Certificates.toPem(List.of(maker.certificate()))))));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
 
-        // Mosquitto trusts Fleetkey's CAs (device and server certificates) and the maker's (IDevIDs).
-        Files.writeString(work.resolve("client-cas.pem"), Files.readString(server.caChainPem())
-                + Certificates.toPem(List.of(maker.certificate())));
+        // Two listeners, as docs/mqtt-broker.md recommends: one for Fleetkey certificates (the server's and
+        // the devices'), checked against the server's CRL file; one for factory IDevIDs, for first
+        // enrollment (OpenSSL's CRL check would want a CRL from every maker too).
+        Files.writeString(work.resolve("fleetkey-cas.pem"), Files.readString(server.caChainPem()));
+        Files.writeString(work.resolve("maker-cas.pem"), Certificates.toPem(List.of(maker.certificate())));
         Files.writeString(work.resolve("acl"), String.join("\n",
                 "user " + io.fleetkey.server.authority.ServerIdentity.MQTT_CLIENT_CN,
                 "topic readwrite fleetkey/#",
@@ -87,14 +91,21 @@ class MosquittoBrokerIT {
                 "log_type notice",
                 "log_type information",
                 "connection_messages true",
+                "acl_file " + work.resolve("acl"),
+                "set_tcp_nodelay true",
                 "listener " + port + " 127.0.0.1",
-                "cafile " + work.resolve("client-cas.pem"),
+                "cafile " + work.resolve("fleetkey-cas.pem"),
+                "crlfile " + server.context().getBean(io.fleetkey.server.authority.CrlPublisher.class).pemFile(),
                 "certfile " + work.resolve("broker.pem"),
                 "keyfile " + work.resolve("broker.key"),
                 "require_certificate true",
                 "use_identity_as_username true",
-                "acl_file " + work.resolve("acl"),
-                "set_tcp_nodelay true",
+                "listener " + factoryPort + " 127.0.0.1",
+                "cafile " + work.resolve("maker-cas.pem"),
+                "certfile " + work.resolve("broker.pem"),
+                "keyfile " + work.resolve("broker.key"),
+                "require_certificate true",
+                "use_identity_as_username true",
                 ""));
         mosquitto = Mosquitto.start(work.resolve("mosquitto.conf"), port);
         awaitListener();
@@ -143,8 +154,18 @@ class MosquittoBrokerIT {
         }
     }
 
+    /** A device with its Fleetkey certificate, on the listener that checks the CRL. */
     private static MqttTestClient device(String id, KeyPair keys, X509Certificate cert) throws Exception {
-        MqttTestClient device = MqttTestClient.tls(mosquitto.port(), brokerCa, id, null, keys, List.of(cert));
+        return device(mosquitto.port(), id, keys, cert);
+    }
+
+    /** A device with its factory IDevID, on the first-enrollment listener. */
+    private static MqttTestClient factoryDevice(String id, KeyPair keys, X509Certificate idevid) throws Exception {
+        return device(factoryPort, id, keys, idevid);
+    }
+
+    private static MqttTestClient device(int port, String id, KeyPair keys, X509Certificate cert) throws Exception {
+        MqttTestClient device = MqttTestClient.tls(port, brokerCa, id, null, keys, List.of(cert));
         assertThat(device.subscribe(MqttTopics.deviceResponses(id))).isEqualTo(1);
         return device;
     }
@@ -180,7 +201,7 @@ class MosquittoBrokerIT {
         X509Certificate idevid = maker.issue("CN=" + id, idevidKeys, Duration.ofDays(3650));
         KeyPair keys = TestPki.p256();
         X509Certificate issued;
-        try (MqttTestClient device = device(id, idevidKeys, idevid)) {
+        try (MqttTestClient device = factoryDevice(id, idevidKeys, idevid)) {
             MqttTestClient.Received crts = ask(device, id, EstOperation.CA_CERTIFICATES, new byte[0]);
             assertThat(status(crts)).isEqualTo("2.05");
             assertThat(Certificates.fromPkcs7CertsOnly(crts.payload())).isEqualTo(server.caChain());
@@ -213,7 +234,7 @@ class MosquittoBrokerIT {
         Files.writeString(work.resolve(id + ".idevid.key"), "-----BEGIN PRIVATE KEY-----\n"
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(idevidKeys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-        List<String> connection = List.of("-h", "localhost", "-p", Integer.toString(mosquitto.port()),
+        List<String> connection = List.of("-h", "localhost", "-p", Integer.toString(factoryPort),
                 "--cafile", "broker-ca.pem", "--cert", id + ".idevid.pem", "--key", id + ".idevid.key", "-q", "1");
 
         Path crts = work.resolve(id + ".crts.p7");
@@ -253,6 +274,57 @@ class MosquittoBrokerIT {
         Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", id + ".p7", "-print_certs", "-out", id + ".pem");
         assertThat(Processes.ok(work, "openssl", "verify", "-CAfile", server.caChainPem().toString(), "-purpose",
                 "sslclient", id + ".pem")).contains(id + ".pem: OK");
+    }
+
+    @Test
+    void a_revoked_device_is_refused_by_mosquitto_after_the_crl_and_still_learns_why() throws Exception {
+        String id = "acme-0004";
+        String token = server.registerDevice(id, "acme");
+        KeyPair idevidKeys = TestPki.p256();
+        X509Certificate idevid = maker.issue("CN=" + id, idevidKeys, Duration.ofDays(3650));
+        KeyPair keys = TestPki.p256();
+        X509Certificate issued;
+        try (MqttTestClient device = factoryDevice(id, idevidKeys, idevid)) {
+            MqttTestClient.Received sen = ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithToken(id, keys, token));
+            assertThat(status(sen)).as(sen.text()).isEqualTo("2.04");
+            issued = Certificates.fromPkcs7CertsOnly(sen.payload()).get(0);
+        }
+        device(id, keys, issued).close(); // accepted before the revocation
+
+        var revoke = server.api("POST", "/api/v1/devices/" + id + "/revoke",
+                Json.write(Map.of("reason", "keyCompromise")));
+        assertThat(revoke.statusCode()).as(revoke.body()).isEqualTo(200);
+        // The server has written the new CRL file; Mosquitto 2.0 reads it only when it starts.
+        mosquitto.restart();
+        awaitListener();
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> device(id, keys, issued).close()))
+                .as("Mosquitto refuses the revoked certificate").isNotNull();
+        assertThat(mosquitto.log()).contains("certificate verify failed");
+        // The same certificate passed before; what changed is the CRL file, which lists it now.
+        Files.writeString(work.resolve(id + ".pem"), Certificates.toPem(List.of(issued)));
+        assertThat(Processes.run(work, "openssl", "verify", "-crl_check", "-CAfile", "fleetkey-cas.pem", "-CRLfile",
+                server.context().getBean(io.fleetkey.server.authority.CrlPublisher.class).pemFile().toString(),
+                id + ".pem").output()).contains("certificate revoked");
+
+        // The restarted broker lost its retained messages; the server published the notice again on
+        // reconnecting, so the device, back with its factory identity, learns why.
+        try (MqttTestClient device = factoryDevice(id, idevidKeys, idevid)) {
+            assertThat(device.subscribe(MqttTopics.deviceEvents(id))).isEqualTo(1);
+            MqttTestClient.Received notice = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (notice == null && System.nanoTime() < deadline) {
+                MqttTestClient.Received r = device.next(1);
+                if (r != null && r.topic().equals(MqttTopics.events(id))) {
+                    notice = r;
+                }
+            }
+            assertThat(notice).as("revocation notice").isNotNull();
+            assertThat(Json.field(notice.text(), "event")).isEqualTo("revoked");
+            // And it cannot enroll again.
+            MqttTestClient.Received again = ask(device, id, EstOperation.SIMPLE_ENROLL,
+                    TestPki.csrWithToken(id, TestPki.p256(), token));
+            assertThat(Json.field(again.text(), "code")).isEqualTo("DEVICE_REVOKED");
+        }
     }
 
     private static String[] command(String tool, List<String> common, String... more) {

@@ -1,4 +1,4 @@
-package io.fleetkey.server.enrollment;
+package io.fleetkey.server.events;
 
 import java.time.Instant;
 
