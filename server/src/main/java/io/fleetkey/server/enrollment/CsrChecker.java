@@ -4,12 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.fleetkey.protocol.AttestationBundle;
+import io.fleetkey.protocol.CsrAttestation;
 import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.util.Digests;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -78,9 +81,13 @@ final class CsrChecker {
         if (challengePassword instanceof Outcome.No<String> no) {
             return new Outcome.No<>(no.refused());
         }
+        Outcome<AttestationBundle> attestation = attestation(csr);
+        if (attestation instanceof Outcome.No<AttestationBundle> no) {
+            return new Outcome.No<>(no.refused());
+        }
         return Outcome.ok(new ParsedCsr(csr, deviceId, csr.getSubjectPublicKeyInfo(),
                 publicKeySha256(csr), ((Outcome.Ok<List<String>>) dns).value(),
-                ((Outcome.Ok<String>) challengePassword).value()));
+                ((Outcome.Ok<String>) challengePassword).value(), ((Outcome.Ok<AttestationBundle>) attestation).value()));
     }
 
     /** Checks the profile-specific part of the key policy. */
@@ -155,6 +162,24 @@ final class CsrChecker {
                     "the CSR's challengePassword must be one string (the device's enrollment token)");
         }
         return Outcome.ok(text.getString());
+    }
+
+    /** draft-ietf-lamps-csr-attestation: at most one attribute with exactly one AttestationBundle; null when absent. */
+    private static Outcome<AttestationBundle> attestation(PKCS10CertificationRequest csr) {
+        Attribute[] attributes = csr.getAttributes(new ASN1ObjectIdentifier(CsrAttestation.ID_AA_ATTESTATION));
+        if (attributes.length == 0) {
+            return Outcome.ok(null);
+        }
+        ASN1Encodable[] values = attributes[0].getAttributeValues();
+        if (attributes.length > 1 || values.length != 1) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST,
+                    "the CSR must carry at most one id-aa-attestation attribute with exactly one AttestationBundle");
+        }
+        try {
+            return Outcome.ok(AttestationBundle.decode(values[0]));
+        } catch (IllegalArgumentException e) {
+            return Outcome.no(FailureCode.MALFORMED_REQUEST, e.getMessage());
+        }
     }
 
     private static Outcome<List<String>> requestedDnsNames(PKCS10CertificationRequest csr) {

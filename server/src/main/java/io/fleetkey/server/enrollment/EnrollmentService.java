@@ -135,6 +135,11 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        Outcome<ChannelProof> stated = withStatement(csr, proof);
+        if (stated instanceof Outcome.No<ChannelProof> no) {
+            return refuse(csr.deviceId(), no.refused());
+        }
+        proof = ((Outcome.Ok<ChannelProof>) stated).value();
         if (proof instanceof ChannelProof.Token token) {
             return enrollWithToken(csr, token);
         }
@@ -257,11 +262,40 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        Outcome<ChannelProof> stated = withStatement(csr, proof);
+        if (stated instanceof Outcome.No<ChannelProof> no) {
+            return refuse(csr.deviceId(), no.refused());
+        }
+        proof = ((Outcome.Ok<ChannelProof>) stated).value();
         if (!(proof instanceof ChannelProof.ClientCertificate cert) || !isIssuedByUs(cert)) {
             return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
-                    "re-enrollment needs the device's current Fleetkey certificate as TLS client certificate"));
+                    "re-enrollment needs the device's current Fleetkey certificate: as TLS client certificate, "
+                            + "or as signer of a device statement in the CSR"));
         }
         return renew(csr, cert);
+    }
+
+    /**
+     * Where the channel proved no certificate, a device statement in the CSR may stand in for
+     * one ({@link StatementProof}). A channel that names the device (an MQTT topic) must name
+     * the CSR's device.
+     */
+    private Outcome<ChannelProof> withStatement(ParsedCsr csr, ChannelProof proof) {
+        if (proof instanceof ChannelProof.ClientCertificate || proof instanceof ChannelProof.Token) {
+            return Outcome.ok(proof);
+        }
+        if (proof instanceof ChannelProof.Named named && !named.deviceId().equals(csr.deviceId())) {
+            return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + csr.deviceId()
+                    + "' is not the device '" + named.deviceId() + "' whose topic the request came on");
+        }
+        Optional<Outcome<ChannelProof.ClientCertificate>> statement = StatementProof.check(csr, clock.instant());
+        if (statement.isEmpty()) {
+            return Outcome.ok(proof);
+        }
+        if (statement.get() instanceof Outcome.No<ChannelProof.ClientCertificate> no) {
+            return new Outcome.No<>(no.refused());
+        }
+        return Outcome.ok(((Outcome.Ok<ChannelProof.ClientCertificate>) statement.get()).value());
     }
 
     private EnrollmentResult enrollWithToken(ParsedCsr csr, ChannelProof.Token proof) {

@@ -2,6 +2,7 @@ package io.fleetkey.server.enrollment;
 
 import java.util.List;
 
+import io.fleetkey.protocol.AttestationBundle;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
@@ -13,12 +14,16 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * @param dnsNames        DNS SANs requested through the extensionRequest attribute
  * @param challengePassword the PKCS#9 challengePassword, where a device without other credentials
  *                        puts its one-time enrollment token; null when absent
+ * @param attestation     the id-aa-attestation attribute's AttestationBundle (draft-ietf-lamps-csr-attestation):
+ *                        signed statements and their certificates; null when absent
  */
 public record ParsedCsr(PKCS10CertificationRequest request, String deviceId, SubjectPublicKeyInfo publicKey,
-                        String publicKeySha256, List<String> dnsNames, String challengePassword) {
+                        String publicKeySha256, List<String> dnsNames, String challengePassword,
+                        AttestationBundle attestation) {
     @Override
     public String toString() {
         return "ParsedCsr[deviceId=" + deviceId + ", publicKeySha256=" + publicKeySha256 + ", dnsNames=" + dnsNames
-                + ", challengePassword=" + (challengePassword == null ? "none" : "<hidden>") + "]";
+                + ", challengePassword=" + (challengePassword == null ? "none" : "<hidden>")
+                + ", attestation=" + (attestation == null ? "none" : attestation.statements().size() + " statement(s)") + "]";
     }
 }

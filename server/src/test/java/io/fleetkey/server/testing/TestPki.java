@@ -102,6 +102,44 @@ public final class TestPki {
         }
     }
 
+    /**
+     * A DER CSR for CN=cn carrying a device statement (docs/mqtt-protocol.md) in its
+     * id-aa-attestation attribute: signed by {@code signer}, whose certificate chain (signer first)
+     * goes into the AttestationBundle. {@code statementDeviceId} and {@code boundKey} are what the
+     * statement claims (normally cn and the CSR's own key).
+     */
+    public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
+                                          String statementDeviceId, java.security.PublicKey boundKey, Instant issuedAt) {
+        try {
+            String binding = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(boundKey.getEncoded()));
+            String jwt = io.fleetkey.protocol.DeviceStatement.sign(new io.fleetkey.protocol.DeviceStatement.Claims(
+                    statementDeviceId, binding, issuedAt, null), signer.getPrivate());
+            return csrWithBundle(cn, keys, new io.fleetkey.protocol.AttestationBundle(
+                    List.of(io.fleetkey.protocol.AttestationBundle.Statement.eatJwt(jwt)), signerChain));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The usual device statement: for cn, bound to the CSR's key, made now. */
+    public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain) {
+        return csrWithStatement(cn, keys, signer, signerChain, cn, keys.getPublic(), Instant.now());
+    }
+
+    /** A DER CSR carrying this AttestationBundle in its id-aa-attestation attribute. */
+    public static byte[] csrWithBundle(String cn, KeyPair keys, io.fleetkey.protocol.AttestationBundle bundle) {
+        try {
+            return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + cn), keys.getPublic())
+                    .addAttribute(new org.bouncycastle.asn1.ASN1ObjectIdentifier(
+                                    io.fleetkey.protocol.CsrAttestation.ID_AA_ATTESTATION),
+                            org.bouncycastle.asn1.ASN1Primitive.fromByteArray(bundle.encoded()))
+                    .build(signer(keys.getPrivate())).getEncoded();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A CSR whose signature was made by a different key than the one it carries. */
     public static byte[] csrWithForeignSignature(String cn) {
         KeyPair carried = p256();

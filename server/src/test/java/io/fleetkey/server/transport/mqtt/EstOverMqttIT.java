@@ -315,6 +315,54 @@ class EstOverMqttIT {
     }
 
     @Test
+    void device_statements_in_the_csr_prove_the_factory_identity_and_every_bad_one_is_refused() throws Exception {
+        TestPki.Ca maker = TestPki.ca("Statement Maker CA");
+        var group = server.api("POST", "/api/v1/groups", Json.write(java.util.Map.of("name", "stmt", "profile", "device",
+                "makerCas", List.of(Certificates.toPem(List.of(maker.certificate()))))));
+        assertThat(group.statusCode()).as(group.body()).isEqualTo(201);
+        String id = "stmt-0001";
+        server.registerDevice(id, "stmt");
+        KeyPair idevidKeys = TestPki.p256();
+        X509Certificate idevid = maker.issue("CN=" + id, idevidKeys, java.time.Duration.ofDays(365));
+        KeyPair keys = TestPki.p256();
+        java.time.Instant now = java.time.Instant.now();
+        try (MqttTestClient device = tokenDevice(id)) {
+            // Bound to another key than the CSR's: worthless to whoever copies it.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of(idevid), id, TestPki.p256().getPublic(), now)), "4.01", "NOT_AUTHENTICATED");
+            // Too old (a replay), or from a clock far ahead.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of(idevid), id, keys.getPublic(), now.minusSeconds(3600))), "4.01", "NOT_AUTHENTICATED");
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of(idevid), id, keys.getPublic(), now.plusSeconds(3600))), "4.01", "NOT_AUTHENTICATED");
+            // Naming another device.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of(idevid), "stmt-0002", keys.getPublic(), now)), "4.03", "SUBJECT_MISMATCH");
+            // Signed by another key than the certificate's.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, TestPki.p256(),
+                    List.of(idevid))), "4.01", "NOT_AUTHENTICATED");
+            // A statement but no certificate to check it with.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of())), "4.01", "NOT_AUTHENTICATED");
+            // An IDevID of a maker the group does not trust.
+            TestPki.Ca stranger = TestPki.ca("Stranger CA");
+            KeyPair strangerKeys = TestPki.p256();
+            assertThat(status(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys,
+                    strangerKeys, List.of(stranger.issue("CN=" + id, strangerKeys, java.time.Duration.ofDays(1)))))))
+                    .isIn("4.01", "4.03");
+            // A bundle that is not DER.
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithBundle(id, keys,
+                    new io.fleetkey.protocol.AttestationBundle(List.of(new io.fleetkey.protocol.AttestationBundle
+                            .Statement(io.fleetkey.protocol.CsrAttestation.FLEETKEY_EAT_JWT,
+                            new byte[]{0x04, 0x01, 0x00})), List.of()))), "4.00", "MALFORMED_REQUEST");
+            // The good one.
+            X509Certificate cert = certificateIn(ask(device, id, EstOperation.SIMPLE_ENROLL,
+                    TestPki.csrWithStatement(id, keys, idevidKeys, List.of(idevid))));
+            assertThat(cert.getPublicKey()).isEqualTo(keys.getPublic());
+        }
+    }
+
+    @Test
     void a_device_cannot_forge_the_brokers_word_about_its_connection() throws Exception {
         KeyPair victimKeys = TestPki.p256();
         String victim = "mq5-0005";
