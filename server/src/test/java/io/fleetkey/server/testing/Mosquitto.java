@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -41,6 +42,60 @@ public final class Mosquitto implements AutoCloseable {
         if (!installed) {
             fail("mosquitto is required in CI (Debian: apt-get install mosquitto)");
         }
+    }
+
+    /** Skips the test outside CI when mosquitto's clients are missing; in CI that is a failure. */
+    public static void requireClients() {
+        boolean installed = false;
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            installed |= Files.isExecutable(Path.of(dir, "mosquitto_rr"));
+        }
+        if (!installed && System.getenv("CI") == null) {
+            Assumptions.abort("mosquitto's clients are not installed (Debian: apt-get install mosquitto-clients); "
+                    + "skipped outside CI");
+        }
+        if (!installed) {
+            fail("mosquitto's clients are required in CI (Debian: apt-get install mosquitto-clients)");
+        }
+    }
+
+    /** An answer as {@code mosquitto_sub -F '%t %x'} printed it. */
+    public record Answer(String topic, byte[] payload) {
+        public String status() {
+            return topic.substring(topic.lastIndexOf('/') + 1);
+        }
+    }
+
+    /**
+     * One EST-over-MQTT request by hand. {@code mosquitto_rr} 2.0 cannot send a file, so
+     * {@code mosquitto_sub} waits for the answer while {@code mosquitto_pub} sends the file, each
+     * with its own client id under the device's ({@code id:sub}, {@code id:pub}). Until the
+     * subscription is in place the request goes out again with a new request id, as a device
+     * retries; the server gives the same answer to the same CSR.
+     *
+     * @param connection host, port, TLS and login options both tools take
+     */
+    public static Answer requestByHand(Path work, List<String> connection, String deviceId, String operation,
+                                       String payloadFile) throws IOException, InterruptedException {
+        Path out = work.resolve(deviceId + "." + operation + ".answer");
+        Process sub = new ProcessBuilder(Processes.command("mosquitto_sub", connection, "-i", deviceId + ":sub",
+                "-t", "fleetkey/v1/est/" + deviceId + "/" + operation + "/res/#", "-C", "1", "-W", "30",
+                "-F", "%t %x")).directory(work.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int attempt = 1; sub.isAlive() && System.nanoTime() < deadline; attempt++) {
+            Processes.ok(work, Processes.command("mosquitto_pub", connection, "-i", deviceId + ":pub",
+                    "-t", "fleetkey/v1/est/" + deviceId + "/" + operation + "/req/r" + attempt, "-f", payloadFile));
+            sub.waitFor(500, TimeUnit.MILLISECONDS);
+        }
+        if (sub.isAlive()) {
+            sub.destroyForcibly();
+            fail("mosquitto_sub got no answer: " + Files.readString(out));
+        }
+        String printed = Files.readString(out);
+        String line = printed.lines().filter(l -> l.startsWith("fleetkey/")).findFirst()
+                .orElseThrow(() -> new AssertionError("mosquitto_sub printed no answer: " + printed));
+        int space = line.indexOf(' ');
+        return new Answer(line.substring(0, space), HexFormat.of().parseHex(line.substring(space + 1).trim()));
     }
 
     /** Starts Mosquitto with this configuration and waits until its port accepts connections. */

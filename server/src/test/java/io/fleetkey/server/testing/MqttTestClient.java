@@ -197,63 +197,9 @@ public final class MqttTestClient implements AutoCloseable {
             }
             SSLContext ssl = SSLContext.getInstance("TLS");
             ssl.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-            return new NoDelay(ssl.getSocketFactory());
+            return io.fleetkey.server.transport.mqtt.NoDelaySockets.tls(ssl.getSocketFactory());
         } catch (Exception e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Paho never sets TCP_NODELAY; without it every request/answer pair waits for delayed ACKs. */
-    private static final class NoDelay extends SSLSocketFactory {
-        private final SSLSocketFactory delegate;
-
-        NoDelay(SSLSocketFactory delegate) {
-            this.delegate = delegate;
-        }
-
-        private static Socket nd(Socket s) throws IOException {
-            s.setTcpNoDelay(true);
-            return s;
-        }
-
-        @Override
-        public String[] getDefaultCipherSuites() {
-            return delegate.getDefaultCipherSuites();
-        }
-
-        @Override
-        public String[] getSupportedCipherSuites() {
-            return delegate.getSupportedCipherSuites();
-        }
-
-        @Override
-        public Socket createSocket() throws IOException {
-            return nd(delegate.createSocket());
-        }
-
-        @Override
-        public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
-            return nd(delegate.createSocket(s, host, port, autoClose));
-        }
-
-        @Override
-        public Socket createSocket(String host, int port) throws IOException {
-            return nd(delegate.createSocket(host, port));
-        }
-
-        @Override
-        public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
-            return nd(delegate.createSocket(host, port, local, localPort));
-        }
-
-        @Override
-        public Socket createSocket(InetAddress host, int port) throws IOException {
-            return nd(delegate.createSocket(host, port));
-        }
-
-        @Override
-        public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
-            return nd(delegate.createSocket(host, port, local, localPort));
         }
     }
 }

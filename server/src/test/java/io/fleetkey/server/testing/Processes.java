@@ -32,6 +32,15 @@ public final class Processes {
         }
     }
 
+    /** A command line: the tool, arguments shared by several calls, then these call's own. */
+    public static String[] command(String tool, List<String> common, String... more) {
+        List<String> c = new java.util.ArrayList<>();
+        c.add(tool);
+        c.addAll(common);
+        c.addAll(List.of(more));
+        return c.toArray(String[]::new);
+    }
+
     /** Runs and fails the test with the tool's output unless it exits 0. */
     public static String ok(Path dir, String... command) {
         Result r = run(dir, command);

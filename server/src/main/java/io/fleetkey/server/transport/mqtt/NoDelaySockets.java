@@ -8,19 +8,19 @@ import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * Socket factories for the server's Paho client that switch Nagle's algorithm off: Paho never
- * does, and then every small answer waits for the broker's delayed ACK (tens of milliseconds).
+ * Socket factories for Paho clients that switch Nagle's algorithm off: Paho never does, and
+ * then every small answer waits for the broker's delayed ACK (tens of milliseconds).
  */
-final class NoDelaySockets {
+public final class NoDelaySockets {
     private NoDelaySockets() {
     }
 
-    static SocketFactory plain() {
+    public static SocketFactory plain() {
         return new Plain(SocketFactory.getDefault());
     }
 
     /** Paho insists on an SSLSocketFactory for ssl:// URLs. */
-    static SSLSocketFactory tls(SSLSocketFactory delegate) {
+    public static SSLSocketFactory tls(SSLSocketFactory delegate) {
         return new Tls(delegate);
     }
 

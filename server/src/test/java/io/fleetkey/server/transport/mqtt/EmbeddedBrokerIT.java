@@ -26,6 +26,7 @@ import io.fleetkey.protocol.Certificates;
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.health.DoorReadiness;
+import io.fleetkey.server.testing.Mosquitto;
 import io.fleetkey.server.testing.MqttTestClient;
 import io.fleetkey.server.testing.Processes;
 import io.fleetkey.server.testing.TestPki;
@@ -199,7 +200,7 @@ class EmbeddedBrokerIT {
 
     @Test
     void mosquitto_clients_connect_with_a_device_certificate() throws Exception {
-        requireMosquittoClients();
+        Mosquitto.requireClients();
         KeyPair keys = TestPki.p256();
         X509Certificate cert = enroll("meter-0003", keys);
         Files.writeString(work.resolve("dev.pem"), Certificates.toPem(List.of(cert)));
@@ -211,12 +212,12 @@ class EmbeddedBrokerIT {
                 "--cert", "dev.pem", "--key", "dev.key", "-i", "meter-0003", "-V", "mqttv5", "-q", "1");
 
         String request = MqttTopics.request("meter-0003", EstOperation.CSR_ATTRIBUTES, "m1");
-        Processes.ok(work, command("mosquitto_pub", tls, "-t", request, "-n"));
+        Processes.ok(work, Processes.command("mosquitto_pub", tls, "-t", request, "-n"));
         assertThat(serverReceives(request)).isNotNull();
 
         // Outside its topics: the broker hangs up, and nothing reaches the server.
         String foreign = MqttTopics.request("meter-0001", EstOperation.SIMPLE_ENROLL, "m2");
-        Processes.Result refused = Processes.run(work, command("mosquitto_pub", tls, "-d", "-t", foreign, "-m", "x"));
+        Processes.Result refused = Processes.run(work, Processes.command("mosquitto_pub", tls, "-d", "-t", foreign, "-m", "x"));
         assertThat(refused.output()).contains("PUBACK", "RC:135");
         assertThat(serverReceives(foreign, 2)).isNull();
 
@@ -243,26 +244,7 @@ class EmbeddedBrokerIT {
         return null;
     }
 
-    private static String[] command(String tool, List<String> common, String... more) {
-        List<String> c = new ArrayList<>();
-        c.add(tool);
-        c.addAll(common);
-        c.addAll(List.of(more));
-        return c.toArray(String[]::new);
-    }
 
-    private static void requireMosquittoClients() {
-        boolean installed = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            installed |= Files.isExecutable(Path.of(dir, "mosquitto_pub"));
-        }
-        if (!installed && System.getenv("CI") == null) {
-            Assumptions.abort("mosquitto_pub is not installed (Debian: apt-get install mosquitto-clients); skipped outside CI");
-        }
-        if (!installed) {
-            fail("mosquitto_pub is required in CI (Debian: apt-get install mosquitto-clients)");
-        }
-    }
 
     private static X509Certificate certificate(String subject, X500Name issuer, KeyPair subjectKeys, KeyPair signer) {
         try {

@@ -20,6 +20,7 @@ import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.health.DoorReadiness;
 import io.fleetkey.server.testing.Json;
+import io.fleetkey.server.testing.Mosquitto;
 import io.fleetkey.server.testing.MqttTestClient;
 import io.fleetkey.server.testing.Processes;
 import io.fleetkey.server.testing.TestPki;
@@ -445,14 +446,14 @@ class EstOverMqttIT {
 
     @Test
     void mosquitto_rr_fetches_the_ca_and_enrolls_by_hand_with_an_openssl_csr() throws Exception {
-        requireMosquittoClients();
+        Mosquitto.requireClients();
         String id = "meter-rr-01";
         String token = server.registerDevice(id, "meters");
         String ca = server.caChainPem().toString();
         List<String> tls = List.of("-h", "localhost", "-p", Integer.toString(server.mqttsPort()), "--cafile", ca,
                 "-i", id, "-u", id, "-q", "1", "-W", "20", "-N");
 
-        byte[] crts = rr(command("mosquitto_rr", tls, "-t", MqttTopics.request(id, EstOperation.CA_CERTIFICATES, "c1"),
+        byte[] crts = rr(Processes.command("mosquitto_rr", tls, "-t", MqttTopics.request(id, EstOperation.CA_CERTIFICATES, "c1"),
                 "-e", "fleetkey/v1/est/" + id + "/crts/res/c1", "-n"));
         Files.write(work.resolve("crts.p7"), crts);
         String chain = Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", "crts.p7", "-print_certs");
@@ -464,30 +465,11 @@ class EstOverMqttIT {
         Processes.ok(work, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "device.key");
         Processes.ok(work, "openssl", "req", "-new", "-key", "device.key", "-config", "req.cnf", "-outform", "DER",
                 "-out", "device.csr");
-        // mosquitto_rr 2.0 cannot send a file, so: mosquitto_sub waits for the answer, mosquitto_pub sends the
-        // CSR, each with its own client id under the device's ("id:suffix"). Until the subscription is in
-        // place, the CSR is sent again with a new request id, as a device retries; the answer is the same.
         List<String> connection = List.of("-h", "localhost", "-p", Integer.toString(server.mqttsPort()),
                 "--cafile", ca, "-u", id, "-q", "1");
-        Path subOut = work.resolve("sub.out");
-        Process sub = new ProcessBuilder(command("mosquitto_sub", connection, "-i", id + ":sub",
-                "-t", "fleetkey/v1/est/" + id + "/sen/res/#", "-C", "1", "-W", "30", "-F", "%t %x"))
-                .directory(work.toFile()).redirectErrorStream(true).redirectOutput(subOut.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (int attempt = 1; sub.isAlive() && System.nanoTime() < deadline; attempt++) {
-            Processes.ok(work, command("mosquitto_pub", connection, "-i", id + ":pub",
-                    "-t", MqttTopics.request(id, EstOperation.SIMPLE_ENROLL, "s" + attempt), "-f", "device.csr"));
-            sub.waitFor(500, TimeUnit.MILLISECONDS);
-        }
-        if (sub.isAlive()) {
-            sub.destroyForcibly();
-            fail("mosquitto_sub got no answer: " + Files.readString(subOut));
-        }
-        String last = Files.readAllLines(subOut).stream().filter(l -> l.startsWith("fleetkey/")).findFirst()
-                .orElseThrow(() -> new AssertionError("no answer in: " + readQuietly(subOut)));
-        assertThat(last).startsWith("fleetkey/v1/est/" + id + "/sen/res/s").contains("/2.04 ");
-        byte[] issued = java.util.HexFormat.of().parseHex(last.substring(last.indexOf(' ') + 1).trim());
-        assertThat(issued[0]).as(new String(issued, StandardCharsets.UTF_8)).isEqualTo((byte) 0x30);
+        Mosquitto.Answer answer = Mosquitto.requestByHand(work, connection, id, "sen", "device.csr");
+        assertThat(answer.status()).as(new String(answer.payload(), StandardCharsets.UTF_8)).isEqualTo("2.04");
+        byte[] issued = answer.payload();
         Files.write(work.resolve("device.p7"), issued);
         Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", "device.p7", "-print_certs", "-out", "device.pem");
         assertThat(Processes.ok(work, "openssl", "verify", "-CAfile", ca, "-purpose", "sslclient", "device.pem"))
@@ -512,32 +494,5 @@ class EstOverMqttIT {
         return Files.readAllBytes(out);
     }
 
-    private static String readQuietly(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (java.io.IOException e) {
-            return e.toString();
-        }
-    }
 
-    private static String[] command(String tool, List<String> common, String... more) {
-        List<String> c = new ArrayList<>();
-        c.add(tool);
-        c.addAll(common);
-        c.addAll(List.of(more));
-        return c.toArray(String[]::new);
-    }
-
-    static void requireMosquittoClients() {
-        boolean installed = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            installed |= Files.isExecutable(Path.of(dir, "mosquitto_rr"));
-        }
-        if (!installed && System.getenv("CI") == null) {
-            Assumptions.abort("mosquitto_rr is not installed (Debian: apt-get install mosquitto-clients); skipped outside CI");
-        }
-        if (!installed) {
-            fail("mosquitto_rr is required in CI (Debian: apt-get install mosquitto-clients)");
-        }
-    }
 }

@@ -52,7 +52,7 @@ class MosquittoBrokerIT {
     @BeforeAll
     static void start() throws Exception {
         Mosquitto.require();
-        EstOverMqttIT.requireMosquittoClients();
+        Mosquitto.requireClients();
         work = Files.createTempDirectory("fleetkey-mosquitto-");
         int port = freePort();
         factoryPort = freePort();
@@ -248,7 +248,7 @@ class MosquittoBrokerIT {
                 "--cafile", "broker-ca.pem", "--cert", id + ".idevid.pem", "--key", id + ".idevid.key", "-q", "1");
 
         Path crts = work.resolve(id + ".crts.p7");
-        Process rr = new ProcessBuilder(command("mosquitto_rr", connection, "-i", id, "-W", "20", "-N",
+        Process rr = new ProcessBuilder(Processes.command("mosquitto_rr", connection, "-i", id, "-W", "20", "-N",
                 "-t", MqttTopics.request(id, EstOperation.CA_CERTIFICATES, "c1"),
                 "-e", "fleetkey/v1/est/" + id + "/crts/res/c1", "-n"))
                 .directory(work.toFile()).redirectOutput(crts.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD)
@@ -263,24 +263,10 @@ class MosquittoBrokerIT {
         Processes.ok(work, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", id + ".key");
         Processes.ok(work, "openssl", "req", "-new", "-key", id + ".key", "-config", id + ".cnf", "-outform", "DER",
                 "-out", id + ".csr");
-        Path subOut = work.resolve(id + ".sub");
-        Process sub = new ProcessBuilder(command("mosquitto_sub", connection, "-i", id + ":sub",
-                "-t", "fleetkey/v1/est/" + id + "/sen/res/#", "-C", "1", "-W", "30", "-F", "%t %x"))
-                .directory(work.toFile()).redirectErrorStream(true).redirectOutput(subOut.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (int attempt = 1; sub.isAlive() && System.nanoTime() < deadline; attempt++) {
-            Processes.ok(work, command("mosquitto_pub", connection, "-i", id + ":pub",
-                    "-t", MqttTopics.request(id, EstOperation.SIMPLE_ENROLL, "s" + attempt), "-f", id + ".csr"));
-            sub.waitFor(500, TimeUnit.MILLISECONDS);
-        }
-        if (sub.isAlive()) {
-            sub.destroyForcibly();
-            fail("mosquitto_sub got no answer: " + Files.readString(subOut) + "\n" + mosquitto.log());
-        }
-        String answer = Files.readAllLines(subOut).stream().filter(l -> l.startsWith("fleetkey/")).findFirst()
-                .orElseThrow(() -> new AssertionError("no answer line: " + mosquitto.log()));
-        assertThat(answer).contains("/2.04 ");
-        Files.write(work.resolve(id + ".p7"), HexFormat.of().parseHex(answer.substring(answer.indexOf(' ') + 1).trim()));
+        Mosquitto.Answer answer = Mosquitto.requestByHand(work, connection, id, "sen", id + ".csr");
+        assertThat(answer.status()).as(new String(answer.payload(), StandardCharsets.UTF_8) + mosquitto.log())
+                .isEqualTo("2.04");
+        Files.write(work.resolve(id + ".p7"), answer.payload());
         Processes.ok(work, "openssl", "pkcs7", "-inform", "DER", "-in", id + ".p7", "-print_certs", "-out", id + ".pem");
         assertThat(Processes.ok(work, "openssl", "verify", "-CAfile", server.caChainPem().toString(), "-purpose",
                 "sslclient", id + ".pem")).contains(id + ".pem: OK");
@@ -337,11 +323,4 @@ class MosquittoBrokerIT {
         }
     }
 
-    private static String[] command(String tool, List<String> common, String... more) {
-        List<String> c = new ArrayList<>();
-        c.add(tool);
-        c.addAll(common);
-        c.addAll(List.of(more));
-        return c.toArray(String[]::new);
-    }
 }
