@@ -68,6 +68,7 @@ class FleetApiIT {
             new Operation("POST", "/api/v1/devices/{deviceId}/approve", null),
             new Operation("POST", "/api/v1/devices/{deviceId}/enrollment-token", null),
             new Operation("POST", "/api/v1/devices/{deviceId}/revoke", "{\"reason\":\"keyCompromise\"}"),
+            new Operation("POST", "/api/v1/devices/{deviceId}/renew-now", null),
             new Operation("GET", "/api/v1/ca/chain", null));
 
     /** What must never reach a client: stack frames, exception or internal class names. */

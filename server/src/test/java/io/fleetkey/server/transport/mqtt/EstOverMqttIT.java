@@ -305,6 +305,16 @@ class EstOverMqttIT {
             // Still serving.
             assertThat(status(ask(device, id, EstOperation.CA_CERTIFICATES, new byte[0]))).isEqualTo("2.05");
         }
+        // Beyond the broker's packet limit a message never reaches the server: refused at the client
+        // (Paho honours the limit the broker announced) or by the broker, which hangs up.
+        try (MqttTestClient device = tokenDevice(id)) {
+            Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> device.publish(
+                    MqttTopics.request(id, EstOperation.SIMPLE_ENROLL, "huge"), new byte[256 * 1024]));
+            assertThat(refused != null || device.disconnectedBy(5) != null).as("oversized message refused").isTrue();
+        }
+        try (MqttTestClient device = tokenDevice(id)) {
+            assertThat(status(ask(device, id, EstOperation.CA_CERTIFICATES, new byte[0]))).isEqualTo("2.05");
+        }
     }
 
     private static void assertRefused(MqttTestClient.Received answer, String status, String code) {
