@@ -500,7 +500,7 @@ public class FleetkeyConfiguration {
          */
         @Min(1)
         @jakarta.validation.constraints.Max(65535)
-        private int maxInFlight = 256;
+        private int maxInFlight = 64;
         /** How long answers are kept to answer a duplicate delivery of the same request again. */
         @NotNull
         private Duration replyCacheTime = Duration.ofMinutes(5);

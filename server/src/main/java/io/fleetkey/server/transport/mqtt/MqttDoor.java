@@ -32,7 +32,7 @@ import javax.net.ssl.TrustManagerFactory;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.authority.ServerIdentity;
@@ -305,25 +305,66 @@ public class MqttDoor {
             return;
         }
         MqttTopics.Request request = parsed.get();
+        if (!isEnrollment(request)) {
+            // crts, att and unknown operations change nothing: answered again, never kept, so no
+            // device can fill the reply cache with them.
+            run(() -> {
+                try {
+                    send(request, message, answer(request, message));
+                } finally {
+                    acknowledge(message);
+                }
+            }, request, message);
+            return;
+        }
         RequestKey key = new RequestKey(request.deviceId(), request.operation(), request.requestId());
         CompletableFuture<MqttReply> fresh = new CompletableFuture<>();
         CompletableFuture<MqttReply> earlier = replies.asMap().putIfAbsent(key, fresh);
-        CompletableFuture<MqttReply> reply = earlier == null ? fresh : earlier;
-        if (earlier == null) {
-            try {
-                executor.execute(() -> fresh.complete(answer(request, message)));
-            } catch (RejectedExecutionException e) {
-                replies.invalidate(key);
-                fresh.complete(handler.refusal(FailureCode.UNAVAILABLE, "the server is shutting down; retry later"));
-            }
+        if (earlier != null) {
+            // A duplicate delivery: the same answer once the first is done, and no second certificate.
+            earlier.whenCompleteAsync((answer, failure) -> {
+                try {
+                    send(request, message, answer);
+                } finally {
+                    acknowledge(message);
+                }
+            }, executor);
+            return;
         }
-        reply.whenCompleteAsync((answer, failure) -> {
+        boolean started = run(() -> {
             try {
+                MqttReply answer = answer(request, message);
+                fresh.complete(answer);
                 send(request, message, answer);
+            } finally {
+                fresh.complete(null);
+                acknowledge(message);
+            }
+        }, request, message);
+        if (!started) {
+            replies.invalidate(key); // nothing was done: a redelivery must run it
+            fresh.complete(null);
+        }
+    }
+
+    private static boolean isEnrollment(MqttTopics.Request request) {
+        return request.estOperation().filter(op -> op == EstOperation.SIMPLE_ENROLL
+                || op == EstOperation.SIMPLE_REENROLL).isPresent();
+    }
+
+    /** Off Paho's callback thread; a server that is shutting down still answers. False when the task could not start. */
+    private boolean run(Runnable task, MqttTopics.Request request, MqttMessage message) {
+        try {
+            executor.execute(task);
+            return true;
+        } catch (RejectedExecutionException e) {
+            try {
+                send(request, message, handler.refusal(FailureCode.UNAVAILABLE, "the server is shutting down; retry later"));
             } finally {
                 acknowledge(message);
             }
-        }, executor);
+            return false;
+        }
     }
 
     private MqttReply answer(MqttTopics.Request request, MqttMessage message) {

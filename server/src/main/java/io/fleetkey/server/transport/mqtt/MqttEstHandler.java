@@ -36,6 +36,7 @@ final class MqttEstHandler {
     private final EnrollmentService enrollment;
     private final JsonMapper json;
     private final int maxRequestBytes;
+    private volatile CaBodies caBodies;
 
     MqttEstHandler(EnrollmentService enrollment, JsonMapper json, int maxRequestBytes) {
         this.enrollment = enrollment;
@@ -70,14 +71,27 @@ final class MqttEstHandler {
         if (wrong.isPresent()) {
             return wrong.get();
         }
-        List<X509Certificate> chain = enrollment.caCertificates();
+        CaBodies bodies = caBodies();
         return switch (accepted(in, EstMediaTypes.COAP_PKCS7_CERTS_ONLY, EstMediaTypes.COAP_PKIX_CERT)) {
-            case EstMediaTypes.COAP_PKIX_CERT ->
-                    new MqttReply(EstCoapStatus.CONTENT, Certificates.toDer(chain.get(0)), EstMediaTypes.PKIX_CERT);
-            case EstMediaTypes.COAP_PKCS7_CERTS_ONLY -> new MqttReply(EstCoapStatus.CONTENT,
-                    Certificates.toPkcs7CertsOnly(chain), EstMediaTypes.PKCS7_CERTS_ONLY);
+            case EstMediaTypes.COAP_PKIX_CERT -> new MqttReply(EstCoapStatus.CONTENT, bodies.issuing(), EstMediaTypes.PKIX_CERT);
+            case EstMediaTypes.COAP_PKCS7_CERTS_ONLY ->
+                    new MqttReply(EstCoapStatus.CONTENT, bodies.pkcs7(), EstMediaTypes.PKCS7_CERTS_ONLY);
             default -> notAcceptable(in, "281 or 287");
         };
+    }
+
+    /** The crts answers, encoded once per CA chain: every device asks, and the chain rarely changes. */
+    private CaBodies caBodies() {
+        List<X509Certificate> chain = enrollment.caCertificates();
+        CaBodies current = caBodies;
+        if (current == null || !current.chain().equals(chain)) {
+            current = new CaBodies(chain, Certificates.toPkcs7CertsOnly(chain), Certificates.toDer(chain.get(0)));
+            caBodies = current;
+        }
+        return current;
+    }
+
+    private record CaBodies(List<X509Certificate> chain, byte[] pkcs7, byte[] issuing) {
     }
 
     private MqttReply csrAttributes(Incoming in) {
