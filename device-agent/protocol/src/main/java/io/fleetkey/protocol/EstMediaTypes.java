@@ -15,6 +15,8 @@ public final class EstMediaTypes {
     public static final String CSR_ATTRS = "application/csrattrs";
     /** A single DER certificate (RFC 9148 §5 allows it in place of PKCS#7). */
     public static final String PKIX_CERT = "application/pkix-cert";
+    /** A freshness nonce (draft-ietf-lamps-attestation-freshness): {@code {"nonce": ..., "expiry": seconds}}. */
+    public static final String ATTESTATION_FRESHNESS_JSON = "application/est-attestation-freshness+json";
     /** A PEM certificate chain, RFC 8555 §9.1. */
     public static final String PEM_CHAIN = "application/pem-certificate-chain";
 

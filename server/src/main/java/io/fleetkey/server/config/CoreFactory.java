@@ -10,6 +10,7 @@ import io.fleetkey.server.authority.CrlPublisher;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.authority.SoftwareCaSigner;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog;
@@ -20,6 +21,7 @@ import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.registry.DeviceRevoked;
 import io.fleetkey.server.registry.FleetService;
 import io.fleetkey.server.registry.GroupRepository;
+import io.fleetkey.server.registry.NonceRepository;
 import io.fleetkey.server.registry.TokenRepository;
 import io.fleetkey.server.registry.Transactions;
 import io.micronaut.context.annotation.Factory;
@@ -86,10 +88,17 @@ public class CoreFactory {
     EnrollmentService enrollmentService(CertificateAuthority authority, ProfileCatalog profiles, KeyPolicy keyPolicy,
                                         CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                                         CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
-                                        Transactions transactions, Clock clock, FleetkeyConfiguration config) {
+                                        Transactions transactions, Clock clock, FleetkeyConfiguration config,
+                                        FreshnessNonces nonces) {
         FleetkeyConfiguration.Enrollment e = config.getEnrollment();
         return new EnrollmentService(authority, profiles, keyPolicy, provider, devices, groups, certificates, tokens,
-                audit, transactions, clock, new EnrollmentService.Settings(e.getRetryWindow(), e.getApprovalRetryAfter()));
+                audit, transactions, clock, new EnrollmentService.Settings(e.getRetryWindow(), e.getApprovalRetryAfter()),
+                nonces);
+    }
+
+    @Singleton
+    FreshnessNonces freshnessNonces(NonceRepository repository, Clock clock, FleetkeyConfiguration config) {
+        return new FreshnessNonces(repository, clock, config.getEnrollment().getNonceLifetime());
     }
 
     @Singleton

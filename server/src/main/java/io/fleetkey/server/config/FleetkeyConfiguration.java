@@ -259,6 +259,17 @@ public class FleetkeyConfiguration {
         /** Retry-After sent while a device waits for approval. */
         @NotNull
         private Duration approvalRetryAfter = Duration.ofSeconds(60);
+        /** How long a freshness nonce for a device statement stays valid (FLEETKEY_ENROLLMENT_NONCE_LIFETIME). */
+        @NotNull
+        private Duration nonceLifetime = Duration.ofMinutes(10);
+
+        public Duration getNonceLifetime() {
+            return nonceLifetime;
+        }
+
+        public void setNonceLifetime(Duration nonceLifetime) {
+            this.nonceLifetime = nonceLifetime;
+        }
         /** Largest EST request body accepted, in bytes. */
         @Min(1024)
         private int maxRequestBytes = 32 * 1024;

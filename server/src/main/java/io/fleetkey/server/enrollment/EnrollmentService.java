@@ -71,6 +71,7 @@ public final class EnrollmentService {
     private final AuditLog audit;
     private final Transactions transactions;
     private final Clock clock;
+    private final FreshnessNonces nonces;
     private final Settings settings;
     private final byte[] csrAttributes;
 
@@ -84,7 +85,7 @@ public final class EnrollmentService {
     public EnrollmentService(CertificateAuthority authority, ProfileCatalog profiles, KeyPolicy keyPolicy,
                              CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                              CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
-                             Transactions transactions, Clock clock, Settings settings) {
+                             Transactions transactions, Clock clock, Settings settings, FreshnessNonces nonces) {
         this.authority = authority;
         this.profiles = profiles;
         this.csrChecker = new CsrChecker(keyPolicy, provider);
@@ -96,6 +97,7 @@ public final class EnrollmentService {
         this.transactions = transactions;
         this.clock = clock;
         this.settings = settings;
+        this.nonces = nonces;
         this.csrAttributes = encodeCsrAttributes();
     }
 
@@ -288,7 +290,7 @@ public final class EnrollmentService {
             return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + csr.deviceId()
                     + "' is not the device '" + named.deviceId() + "' whose topic the request came on");
         }
-        Optional<Outcome<ChannelProof.ClientCertificate>> statement = StatementProof.check(csr, clock.instant());
+        Optional<Outcome<ChannelProof.ClientCertificate>> statement = StatementProof.check(csr, clock.instant(), nonces);
         if (statement.isEmpty()) {
             return Outcome.ok(proof);
         }

@@ -28,7 +28,8 @@ final class StatementProof {
     }
 
     /** Empty when the CSR carries no device statement; otherwise the chain it proves, or why not. */
-    static Optional<Outcome<ChannelProof.ClientCertificate>> check(ParsedCsr csr, Instant now) {
+    static Optional<Outcome<ChannelProof.ClientCertificate>> check(ParsedCsr csr, Instant now,
+                                                                 FreshnessNonces nonces) {
         AttestationBundle bundle = csr.attestation();
         Optional<String> jwt;
         try {
@@ -63,6 +64,13 @@ final class StatementProof {
             return Optional.of(Outcome.no(FailureCode.NOT_AUTHENTICATED, "the device statement was made at "
                     + claims.issuedAt() + "; it must be at most " + MAX_AGE.toMinutes() + " minutes old (server time "
                     + now + "): make a new one, and check the device's clock"));
+        }
+        if (claims.nonce() != null) {
+            // Spent only now, once everything else about the statement holds.
+            Optional<String> stale = nonces.spend(claims.nonce(), csr.publicKeySha256());
+            if (stale.isPresent()) {
+                return Optional.of(Outcome.no(FailureCode.NOT_AUTHENTICATED, stale.get()));
+            }
         }
         return Optional.of(Outcome.ok(new ChannelProof.ClientCertificate(chain)));
     }

@@ -149,7 +149,9 @@ public class IssuanceBenchmark {
         JdbcAuditLog audit = new JdbcAuditLog(transactions);
         enrollment = new EnrollmentService(authority, profiles, new KeyPolicy(KeyPolicy.RSA_FLOOR_BITS), provider,
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
-                new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)));
+                new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)),
+                new io.fleetkey.server.enrollment.FreshnessNonces(
+                        new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10)));
         fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
                 profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { });
         fleet.createGroup(GROUP, new FleetService.GroupChange("device", null, false, null), ACTOR);

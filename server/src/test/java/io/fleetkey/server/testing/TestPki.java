@@ -110,11 +110,18 @@ public final class TestPki {
      */
     public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
                                           String statementDeviceId, java.security.PublicKey boundKey, Instant issuedAt) {
+        return csrWithStatement(cn, keys, signer, signerChain, statementDeviceId, boundKey, issuedAt, null);
+    }
+
+    /** As above, with a freshness nonce in the statement's eat_nonce. */
+    public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
+                                          String statementDeviceId, java.security.PublicKey boundKey, Instant issuedAt,
+                                          String nonce) {
         try {
             String binding = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
                     .digest(boundKey.getEncoded()));
             String jwt = io.fleetkey.protocol.DeviceStatement.sign(new io.fleetkey.protocol.DeviceStatement.Claims(
-                    statementDeviceId, binding, issuedAt, null), signer.getPrivate());
+                    statementDeviceId, binding, issuedAt, nonce), signer.getPrivate());
             return csrWithBundle(cn, keys, new io.fleetkey.protocol.AttestationBundle(
                     List.of(io.fleetkey.protocol.AttestationBundle.Statement.eatJwt(jwt)), signerChain));
         } catch (Exception e) {

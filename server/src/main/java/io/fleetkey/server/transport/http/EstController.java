@@ -3,7 +3,9 @@ package io.fleetkey.server.transport.http;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import io.fleetkey.protocol.Base64Body;
@@ -15,6 +17,7 @@ import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
@@ -24,6 +27,7 @@ import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
+import io.micronaut.json.JsonMapper;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
@@ -43,10 +47,15 @@ public class EstController {
     private static final String CONTENT_TRANSFER_ENCODING = "Content-Transfer-Encoding";
 
     private final EnrollmentService enrollment;
+    private final FreshnessNonces nonces;
+    private final JsonMapper json;
     private final int maxRequestBytes;
 
-    public EstController(EnrollmentService enrollment, FleetkeyConfiguration config) {
+    public EstController(EnrollmentService enrollment, FreshnessNonces nonces, JsonMapper json,
+                         FleetkeyConfiguration config) {
         this.enrollment = enrollment;
+        this.nonces = nonces;
+        this.json = json;
         this.maxRequestBytes = config.getEnrollment().getMaxRequestBytes();
     }
 
@@ -61,6 +70,18 @@ public class EstController {
     @Get(uris = {"/csrattrs", "/{label}/csrattrs"}, produces = EstMediaTypes.CSR_ATTRS)
     public HttpResponse<String> csrattrs(@Nullable String label) {
         return base64(HttpResponse.ok(), enrollment.csrAttributes(), EstMediaTypes.CSR_ATTRS);
+    }
+
+    @Operation(summary = "A freshness nonce for the device statement in a CSR (draft-ietf-lamps-attestation-freshness)")
+    @Get(uris = {"/nonce", "/{label}/nonce"}, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
+    public HttpResponse<byte[]> nonce(@Nullable String label) throws java.io.IOException {
+        FreshnessNonces.Issued issued = nonces.issue(null);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("nonce", issued.nonce());
+        body.put("expiry", issued.lifetime().toSeconds());
+        // Written here: the JSON codec does not claim the draft's +json media type.
+        return HttpResponse.ok(json.writeValueAsBytes(body)).contentType(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
+                .header(HttpHeaders.CACHE_CONTROL, "no-store");
     }
 
     @Operation(summary = "Enroll (RFC 7030 §4.2.1)")
