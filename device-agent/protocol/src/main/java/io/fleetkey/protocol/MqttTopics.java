@@ -21,6 +21,8 @@ public final class MqttTopics {
     public static final String PREFIX = "fleetkey/v1";
     /** Server nodes share requests through this shared-subscription group (MQTT 5 §4.8.2). */
     public static final String SERVER_GROUP = "fleetkey";
+    /** The operation that hands out a freshness nonce for a device statement (not an RFC 9148 short name). */
+    public static final String NONCE = "nonce";
 
     private static final Pattern OPERATION = Pattern.compile("[a-z]{1,16}");
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9_-]{1,36}");

@@ -13,10 +13,12 @@ import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.health.DoorReadiness;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
+import io.micronaut.json.JsonMapper;
 import io.micronaut.scheduling.TaskExecutors;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Named;
@@ -60,7 +62,8 @@ public class CoapsDoor {
     private final DtlsTrafficLog trafficLog = new DtlsTrafficLog();
 
     public CoapsDoor(FleetkeyConfiguration config, ServerIdentity identity, EnrollmentService enrollment,
-                     DoorReadiness readiness, @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
+                     FreshnessNonces nonces, JsonMapper json, DoorReadiness readiness,
+                     @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
         readiness.expect(NAME);
         FleetkeyConfiguration.Coaps settings = config.getCoaps();
         int maxRequestBytes = config.getEnrollment().getMaxRequestBytes();
@@ -73,6 +76,7 @@ public class CoapsDoor {
         for (EstOperation operation : EstOperation.values()) {
             est.add(new EstCoapResource(operation, enrollment, blocking, maxRequestBytes));
         }
+        est.add(new NonceCoapResource(nonces, json, blocking));
         Resource wellKnown = server.getRoot().getChild(".well-known");
         wellKnown.add(est);
         try {

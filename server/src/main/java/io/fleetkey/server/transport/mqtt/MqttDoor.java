@@ -40,6 +40,7 @@ import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.config.TransportFactory;
 import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.enrollment.RejectedTraffic;
 import io.fleetkey.server.health.DoorReadiness;
 import io.fleetkey.server.events.DeviceNotice;
@@ -105,13 +106,13 @@ public class MqttDoor {
     /** The broker's Receive Maximum for our publishes; Paho refuses to exceed it rather than wait. */
     private volatile Semaphore sendWindow = new Semaphore(10);
 
-    public MqttDoor(FleetkeyConfiguration config, EnrollmentService enrollment, JsonMapper json,
+    public MqttDoor(FleetkeyConfiguration config, EnrollmentService enrollment, FreshnessNonces nonces, JsonMapper json,
                     BeanProvider<EmbeddedBroker> embeddedBroker, ServerIdentity identity,
                     @Named(TransportFactory.MQTT_CLIENT) BeanProvider<ServerIdentity> clientIdentity,
                     DoorReadiness readiness,
                     @Named(TaskExecutors.BLOCKING) ExecutorService executor) {
         this.settings = config.getMqtt();
-        this.handler = new MqttEstHandler(enrollment, json, config.getEnrollment().getMaxRequestBytes());
+        this.handler = new MqttEstHandler(enrollment, nonces, json, config.getEnrollment().getMaxRequestBytes());
         this.json = json;
         this.enrollment = enrollment;
         this.executor = executor;

@@ -17,6 +17,7 @@ import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.enrollment.ChannelProof;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.micronaut.json.JsonMapper;
 
 /**
@@ -34,12 +35,14 @@ final class MqttEstHandler {
     private static final int MAX_REASON_CHARS = 300;
 
     private final EnrollmentService enrollment;
+    private final FreshnessNonces nonces;
     private final JsonMapper json;
     private final int maxRequestBytes;
     private volatile CaBodies caBodies;
 
-    MqttEstHandler(EnrollmentService enrollment, JsonMapper json, int maxRequestBytes) {
+    MqttEstHandler(EnrollmentService enrollment, FreshnessNonces nonces, JsonMapper json, int maxRequestBytes) {
         this.enrollment = enrollment;
+        this.nonces = nonces;
         this.json = json;
         this.maxRequestBytes = maxRequestBytes;
     }
@@ -54,10 +57,13 @@ final class MqttEstHandler {
     }
 
     MqttReply handle(MqttTopics.Request request, Incoming in) {
+        if (MqttTopics.NONCE.equals(request.operation())) {
+            return nonce(in);
+        }
         Optional<EstOperation> operation = request.estOperation();
         if (operation.isEmpty()) {
             return failure(EstCoapStatus.NOT_FOUND, UNKNOWN_OPERATION, "there is no operation '" + request.operation()
-                    + "'; use crts, sen, sren or att");
+                    + "'; use crts, sen, sren, att or nonce");
         }
         return switch (operation.get()) {
             case CA_CERTIFICATES -> caCertificates(in);
@@ -92,6 +98,19 @@ final class MqttEstHandler {
     }
 
     private record CaBodies(List<X509Certificate> chain, byte[] pkcs7, byte[] issuing) {
+    }
+
+    /** A freshness nonce for a device statement: the JSON of the HTTPS nonce operation. */
+    private MqttReply nonce(Incoming in) {
+        Optional<MqttReply> wrong = emptyRequest(in, "nonce");
+        if (wrong.isPresent()) {
+            return wrong.get();
+        }
+        FreshnessNonces.Issued issued = nonces.issue(null);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("nonce", issued.nonce());
+        body.put("expiry", issued.lifetime().toSeconds());
+        return new MqttReply(EstCoapStatus.CONTENT, encode(body), EstMediaTypes.ATTESTATION_FRESHNESS_JSON);
     }
 
     private MqttReply csrAttributes(Incoming in) {

@@ -92,6 +92,18 @@ class EstCoapsWithLibcoapIT {
     // ---- crts and discovery -----------------------------------------------------------------
 
     @Test
+    void nonce_hands_out_a_fresh_freshness_nonce_as_json() throws Exception {
+        copyChain();
+        String out = coap("-m", "get", "-C", "chain.pem", "-o", "nonce.json", url("/.well-known/est/nonce"));
+        assertWritten("nonce.json", out);
+        String first = Files.readString(work.resolve("nonce.json"));
+        assertThat(io.fleetkey.server.testing.Json.field(first, "nonce")).matches("[A-Za-z0-9_-]{43}");
+        assertThat(io.fleetkey.server.testing.Json.field(first, "expiry")).isEqualTo("600");
+        coap("-m", "get", "-C", "chain.pem", "-o", "nonce2.json", url("/.well-known/est/nonce"));
+        assertThat(Files.readString(work.resolve("nonce2.json"))).isNotEqualTo(first);
+    }
+
+    @Test
     void crts_answers_certs_only_pkcs7_by_default_and_the_issuing_ca_for_accept_287() throws Exception {
         copyChain();
         String out = coap("-m", "get", "-A", "281", "-C", "chain.pem", "-o", "crts-281.p7", url("/.well-known/est/crts"));

@@ -374,6 +374,32 @@ class EstOverMqttIT {
     }
 
     @Test
+    void the_nonce_operation_gives_a_nonce_that_a_statement_can_spend_once() throws Exception {
+        TestPki.Ca maker = TestPki.ca("Nonce Statement Maker CA");
+        var group = server.api("POST", "/api/v1/groups", Json.write(java.util.Map.of("name", "nonced",
+                "profile", "device", "makerCas", List.of(Certificates.toPem(List.of(maker.certificate()))))));
+        assertThat(group.statusCode()).as(group.body()).isEqualTo(201);
+        String id = "nonced-0001";
+        server.registerDevice(id, "nonced");
+        KeyPair idevidKeys = TestPki.p256();
+        X509Certificate idevid = maker.issue("CN=" + id, idevidKeys, java.time.Duration.ofDays(30));
+        try (MqttTestClient device = tokenDevice(id)) {
+            MqttTestClient.Received answer = ask(device, id, "nonce", new byte[0], new MqttProperties());
+            assertThat(status(answer)).isEqualTo("2.05");
+            assertThat(answer.properties().getContentType()).isEqualTo("application/est-attestation-freshness+json");
+            String nonce = Json.field(answer.text(), "nonce");
+            assertThat(nonce).matches("[A-Za-z0-9_-]{43}");
+
+            KeyPair keys = TestPki.p256();
+            certificateIn(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
+                    List.of(idevid), id, keys.getPublic(), java.time.Instant.now(), nonce)));
+            KeyPair other = TestPki.p256();
+            assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, other, idevidKeys,
+                    List.of(idevid), id, other.getPublic(), java.time.Instant.now(), nonce)), "4.01", "NOT_AUTHENTICATED");
+        }
+    }
+
+    @Test
     void a_device_cannot_forge_the_brokers_word_about_its_connection() throws Exception {
         KeyPair victimKeys = TestPki.p256();
         String victim = "mq5-0005";
