@@ -290,14 +290,28 @@ public final class EnrollmentService {
             return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + csr.deviceId()
                     + "' is not the device '" + named.deviceId() + "' whose topic the request came on");
         }
-        Optional<Outcome<ChannelProof.ClientCertificate>> statement = StatementProof.check(csr, clock.instant(), nonces);
+        Optional<Outcome<StatementProof.Verified>> statement = StatementProof.check(csr, clock.instant());
         if (statement.isEmpty()) {
             return Outcome.ok(proof);
         }
-        if (statement.get() instanceof Outcome.No<ChannelProof.ClientCertificate> no) {
+        if (statement.get() instanceof Outcome.No<StatementProof.Verified> no) {
             return new Outcome.No<>(no.refused());
         }
-        return Outcome.ok(((Outcome.Ok<ChannelProof.ClientCertificate>) statement.get()).value());
+        StatementProof.Verified verified = ((Outcome.Ok<StatementProof.Verified>) statement.get()).value();
+        if (verified.nonce() != null) {
+            // Spent only by a signer the server trusts: a stranger's statement must not use up a device's nonce.
+            Optional<ChainRefusal> untrusted = screenClientChain(verified.proof().chain());
+            if (untrusted.isPresent()) {
+                return Outcome.no(untrusted.get().kind() == ChainRefusal.Kind.REVOKED ? FailureCode.DEVICE_REVOKED
+                        : FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, "the device statement's signer: "
+                        + untrusted.get().reason());
+            }
+            Optional<String> stale = nonces.spend(verified.nonce(), csr.publicKeySha256());
+            if (stale.isPresent()) {
+                return Outcome.no(FailureCode.NOT_AUTHENTICATED, stale.get());
+            }
+        }
+        return Outcome.ok(verified.proof());
     }
 
     private EnrollmentResult enrollWithToken(ParsedCsr csr, ChannelProof.Token proof) {

@@ -27,9 +27,15 @@ final class StatementProof {
     private StatementProof() {
     }
 
-    /** Empty when the CSR carries no device statement; otherwise the chain it proves, or why not. */
-    static Optional<Outcome<ChannelProof.ClientCertificate>> check(ParsedCsr csr, Instant now,
-                                                                 FreshnessNonces nonces) {
+    /**
+     * A statement whose signature, claims and age hold: the chain it proves, and its nonce (null
+     * when it has none), which the caller spends once the chain itself is trusted.
+     */
+    record Verified(ChannelProof.ClientCertificate proof, String nonce) {
+    }
+
+    /** Empty when the CSR carries no device statement; otherwise what it proves, or why not. */
+    static Optional<Outcome<Verified>> check(ParsedCsr csr, Instant now) {
         AttestationBundle bundle = csr.attestation();
         Optional<String> jwt;
         try {
@@ -65,13 +71,6 @@ final class StatementProof {
                     + claims.issuedAt() + "; it must be at most " + MAX_AGE.toMinutes() + " minutes old (server time "
                     + now + "): make a new one, and check the device's clock"));
         }
-        if (claims.nonce() != null) {
-            // Spent only now, once everything else about the statement holds.
-            Optional<String> stale = nonces.spend(claims.nonce(), csr.publicKeySha256());
-            if (stale.isPresent()) {
-                return Optional.of(Outcome.no(FailureCode.NOT_AUTHENTICATED, stale.get()));
-            }
-        }
-        return Optional.of(Outcome.ok(new ChannelProof.ClientCertificate(chain)));
+        return Optional.of(Outcome.ok(new Verified(new ChannelProof.ClientCertificate(chain), claims.nonce())));
     }
 }

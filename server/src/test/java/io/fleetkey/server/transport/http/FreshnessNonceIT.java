@@ -103,6 +103,23 @@ class FreshnessNonceIT {
     }
 
     @Test
+    void a_statement_from_an_untrusted_signer_does_not_use_up_the_nonce() {
+        Device d = device("fresh-0003");
+        String nonce = nonce();
+        TestPki.Ca stranger = TestPki.ca("Stranger CA");
+        KeyPair strangerKeys = TestPki.p256();
+        Device impostor = new Device(d.id(), strangerKeys, stranger.issue("CN=" + d.id(), strangerKeys, Duration.ofDays(1)));
+        HttpResponse<String> refused = server.est(server.client(), "simpleenroll", impostor.csr(TestPki.p256(), nonce),
+                null, null);
+        assertThat(refused.statusCode()).isEqualTo(401);
+
+        KeyPair keys = TestPki.p256();
+        HttpResponse<String> genuine = server.est(server.client(), "simpleenroll", d.csr(keys, nonce), null, null);
+        assertThat(genuine.statusCode()).as(genuine.body()).isEqualTo(200);
+        assertThat(TestServer.issuedCertificate(genuine).getPublicKey()).isEqualTo(keys.getPublic());
+    }
+
+    @Test
     void an_unknown_or_expired_nonce_is_refused() throws Exception {
         Device d = device("fresh-0002");
         HttpResponse<String> unknown = server.est(server.client(), "simpleenroll",
