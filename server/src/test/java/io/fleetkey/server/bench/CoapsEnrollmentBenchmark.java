@@ -1,5 +1,7 @@
 package io.fleetkey.server.bench;
 
+import static io.fleetkey.server.bench.BenchSupport.seconds;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +18,6 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -181,7 +182,7 @@ public final class CoapsEnrollmentBenchmark {
             }
             Path dataDir = server.dataDir();
             server.close();
-            deleteTree(dataDir);
+            BenchSupport.deleteTree(dataDir);
         }
     }
 
@@ -265,7 +266,7 @@ public final class CoapsEnrollmentBenchmark {
         Pool sample = pool(variant, 500);
         AtomicLong checked = new AtomicLong();
         Predicate<DtlsLoad.Answer> issuedToDevice = a -> checked.getAndIncrement() % 16 != 0
-                || isCertificateFor(a.response().getPayload(), a.device().id());
+                || BenchSupport.isCertificateFor(a.response().getPayload(), a.device().id());
         List<DtlsLoad.Result> raws = new ArrayList<>();
         List<DtlsLoad.Result> enrolls = new ArrayList<>();
         DtlsLoad.DeviceSource fresh = null;
@@ -319,14 +320,6 @@ public final class CoapsEnrollmentBenchmark {
         return new InetSocketAddress("127.0.0.1", raw.port());
     }
 
-    private static boolean isCertificateFor(byte[] certsOnly, String deviceId) {
-        try {
-            X509Certificate cert = Certificates.fromPkcs7CertsOnly(certsOnly).get(0);
-            return cert.getSubjectX500Principal().getName().equals("CN=" + deviceId);
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
 
     // ---- devices ---------------------------------------------------------------------------------
 
@@ -515,20 +508,7 @@ public final class CoapsEnrollmentBenchmark {
         context.getLogger("org.eclipse.californium").setLevel(ch.qos.logback.classic.Level.WARN);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
-    private static Duration seconds(double s) {
-        return Duration.ofMillis(Math.round(s * 1000));
-    }
 
     // ---- options ---------------------------------------------------------------------------------
 
@@ -580,17 +560,7 @@ public final class CoapsEnrollmentBenchmark {
                     case "client-threads" -> o.clientThreads = Integer.parseInt(v);
                     case "progress" -> o.progress = Double.parseDouble(v);
                     case "jvm-args" -> o.jvmArgs = v;
-                    case "server-properties" -> {
-                        Map<String, Object> props = new LinkedHashMap<>();
-                        for (String kv : v.split(",")) {
-                            String[] parts = kv.split("=", 2);
-                            if (parts.length != 2) {
-                                throw new IllegalArgumentException("server-properties: name=value,name=value");
-                            }
-                            props.put(parts[0].trim(), parts[1].trim());
-                        }
-                        o.serverProperties = props;
-                    }
+                    case "server-properties" -> o.serverProperties = BenchSupport.serverProperties(v);
                     case "child" -> o.child = v;
                     case "result-file" -> o.resultFile = v;
                     default -> throw new IllegalArgumentException("unknown option --" + name);

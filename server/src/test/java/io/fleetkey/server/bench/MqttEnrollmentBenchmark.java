@@ -1,5 +1,7 @@
 package io.fleetkey.server.bench;
 
+import static io.fleetkey.server.bench.BenchSupport.seconds;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +21,6 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,7 +36,6 @@ import javax.net.ssl.SSLSocketFactory;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.ChannelProof;
@@ -141,7 +141,7 @@ public final class MqttEnrollmentBenchmark {
             }
             Path dataDir = server.dataDir();
             server.close();
-            deleteTree(dataDir);
+            BenchSupport.deleteTree(dataDir);
         }
     }
 
@@ -260,7 +260,7 @@ public final class MqttEnrollmentBenchmark {
             }
             MqttLoad.Answer a = c.ask("sen", c.device.csr(), timeout);
             if (a.status().equals("2.04") && checked.getAndIncrement() % 16 == 0
-                    && !isCertificateFor(a.payload(), c.device.id())) {
+                    && !BenchSupport.isCertificateFor(a.payload(), c.device.id())) {
                 return new MqttLoad.Answer("2.04 with an unexpected body", null, a.sentNanos(), a.arrivedNanos());
             }
             return a;
@@ -392,14 +392,6 @@ public final class MqttEnrollmentBenchmark {
         return List.of(devices);
     }
 
-    private static boolean isCertificateFor(byte[] certsOnly, String deviceId) {
-        try {
-            X509Certificate cert = Certificates.fromPkcs7CertsOnly(certsOnly).get(0);
-            return cert.getSubjectX500Principal().getName().equals("CN=" + deviceId);
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
 
     // ---- reporting -------------------------------------------------------------------------------
 
@@ -518,20 +510,7 @@ public final class MqttEnrollmentBenchmark {
         return LocalTime.now().withNano(0).toString();
     }
 
-    private static Duration seconds(double s) {
-        return Duration.ofMillis(Math.round(s * 1000));
-    }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     // ---- options ---------------------------------------------------------------------------------
 
@@ -592,17 +571,7 @@ public final class MqttEnrollmentBenchmark {
                     case "crypto-measure" -> o.cryptoMeasure = Double.parseDouble(v);
                     case "crypto-threads" -> o.cryptoThreads = ints(v);
                     case "timeout" -> o.timeout = Double.parseDouble(v);
-                    case "server-properties" -> {
-                        Map<String, Object> props = new LinkedHashMap<>();
-                        for (String kv : v.split(",")) {
-                            String[] parts = kv.split("=", 2);
-                            if (parts.length != 2) {
-                                throw new IllegalArgumentException("server-properties: name=value,name=value");
-                            }
-                            props.put(parts[0].trim(), parts[1].trim());
-                        }
-                        o.serverProperties = props;
-                    }
+                    case "server-properties" -> o.serverProperties = BenchSupport.serverProperties(v);
                     default -> throw new IllegalArgumentException("unknown option " + name);
                 }
             });
