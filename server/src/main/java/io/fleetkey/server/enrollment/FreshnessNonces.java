@@ -35,6 +35,14 @@ public final class FreshnessNonces {
 
     /** A new nonce and how long it is good for. */
     public record Issued(String nonce, Duration lifetime) {
+        /** The draft's answer, {@code {"nonce": ..., "expiry": seconds}}, the same on every door. */
+        public java.util.Map<String, Object> body() {
+            java.util.Map<String, Object> body = new java.util.LinkedHashMap<>();
+            body.put("nonce", nonce);
+            body.put("expiry", lifetime.toSeconds());
+            return body;
+        }
+
         @Override
         public String toString() {
             return "Issued[lifetime=" + lifetime + "]";

@@ -1,8 +1,6 @@
 package io.fleetkey.server.transport.coap;
 
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Executor;
 
 import io.fleetkey.server.enrollment.FreshnessNonces;
@@ -48,10 +46,7 @@ final class NonceCoapResource extends CoapResource {
         }
         try {
             FreshnessNonces.Issued issued = nonces.issue(null);
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("nonce", issued.nonce());
-            body.put("expiry", issued.lifetime().toSeconds());
-            exchange.respond(ResponseCode.CONTENT, json.writeValueAsBytes(body), MediaTypeRegistry.APPLICATION_JSON);
+            exchange.respond(ResponseCode.CONTENT, json.writeValueAsBytes(issued.body()), MediaTypeRegistry.APPLICATION_JSON);
         } catch (IOException | RuntimeException e) {
             exchange.respond(ResponseCode.SERVICE_UNAVAILABLE, "no nonce can be issued now; retry later",
                     MediaTypeRegistry.TEXT_PLAIN);

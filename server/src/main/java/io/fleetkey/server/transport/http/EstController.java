@@ -3,9 +3,7 @@ package io.fleetkey.server.transport.http;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import io.fleetkey.protocol.Base64Body;
@@ -76,11 +74,8 @@ public class EstController {
     @Get(uris = {"/nonce", "/{label}/nonce"}, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
     public HttpResponse<byte[]> nonce(@Nullable String label) throws java.io.IOException {
         FreshnessNonces.Issued issued = nonces.issue(null);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("nonce", issued.nonce());
-        body.put("expiry", issued.lifetime().toSeconds());
         // Written here: the JSON codec does not claim the draft's +json media type.
-        return HttpResponse.ok(json.writeValueAsBytes(body)).contentType(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
+        return HttpResponse.ok(json.writeValueAsBytes(issued.body())).contentType(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
                 .header(HttpHeaders.CACHE_CONTROL, "no-store");
     }
 

@@ -107,10 +107,7 @@ final class MqttEstHandler {
             return wrong.get();
         }
         FreshnessNonces.Issued issued = nonces.issue(null);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("nonce", issued.nonce());
-        body.put("expiry", issued.lifetime().toSeconds());
-        return new MqttReply(EstCoapStatus.CONTENT, encode(body), EstMediaTypes.ATTESTATION_FRESHNESS_JSON);
+        return new MqttReply(EstCoapStatus.CONTENT, encode(issued.body()), EstMediaTypes.ATTESTATION_FRESHNESS_JSON);
     }
 
     private MqttReply csrAttributes(Incoming in) {
@@ -209,7 +206,7 @@ final class MqttEstHandler {
         try {
             return json.writeValueAsBytes(body);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write an MQTT error reply", e);
+            throw new UncheckedIOException("cannot write an MQTT JSON reply", e);
         }
     }
 }
