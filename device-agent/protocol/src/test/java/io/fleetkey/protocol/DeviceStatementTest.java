@@ -64,4 +64,68 @@ class DeviceStatementTest {
             throw new IllegalStateException(e);
         }
     }
+
+    private static final String FIRMWARE = "55" + "1f".repeat(31);
+
+    private static DeviceStatement.Claims withEvidence() {
+        return new DeviceStatement.Claims("gw-7", "cd".repeat(32), NOW, "n-9", new Evidence("PiGateway 4",
+                "gw-firmware", "2.4.1", Evidence.DebugStatus.DISABLED_PERMANENTLY, java.util.List.of(
+                new Evidence.Measurement("firmware", FIRMWARE, "2.4.1"),
+                new Evidence.Measurement("config", "00".repeat(32)))));
+    }
+
+    @Test
+    void evidence_claims_survive_signing_and_verification() throws Exception {
+        KeyPair keys = ec("secp256r1");
+        DeviceStatement.Claims claims = withEvidence();
+        assertThat(DeviceStatement.verify(DeviceStatement.sign(claims, keys.getPrivate()), keys.getPublic()))
+                .isEqualTo(claims);
+    }
+
+    @Test
+    void evidence_claims_have_the_rfc_9711_json_forms() throws Exception {
+        String jwt = DeviceStatement.sign(withEvidence(), ec("secp256r1").getPrivate());
+        // Read back with a plain JSON parser, not the production decoder.
+        var payload = com.nimbusds.jose.util.JSONObjectUtils.parse(new String(Base64.getUrlDecoder()
+                .decode(jwt.split("\\.")[1]), java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(new String(Base64.getUrlDecoder().decode((String) payload.get("hwmodel")))).isEqualTo("PiGateway 4");
+        assertThat(payload.get("swname")).isEqualTo("gw-firmware");
+        assertThat(payload.get("swversion")).isEqualTo(java.util.List.of("2.4.1"));
+        assertThat(payload.get("dbgstat")).isEqualTo("disabled-permanently");
+        assertThat(payload.get("eat_profile")).isEqualTo(CsrAttestation.FLEETKEY_EAT_JWT);
+        var measurements = (java.util.List<?>) payload.get("measurements");
+        assertThat(measurements).hasSize(2);
+        var first = (java.util.List<?>) measurements.get(0);
+        assertThat(((Number) first.get(0)).intValue()).isEqualTo(296);
+        var component = com.nimbusds.jose.util.JSONObjectUtils.parse((String) first.get(1));
+        assertThat(component.get("id")).isEqualTo(java.util.List.of("firmware", java.util.List.of("2.4.1")));
+        var digest = (java.util.List<?>) component.get("digested-measurement");
+        assertThat(((Number) digest.get(0)).intValue()).isEqualTo(1);
+        assertThat(java.util.HexFormat.of().formatHex(Base64.getUrlDecoder().decode((String) digest.get(1))))
+                .isEqualTo(FIRMWARE);
+    }
+
+    @Test
+    void malformed_evidence_claims_are_refused_with_the_claim_named() throws Exception {
+        KeyPair keys = ec("secp256r1");
+        var base = new com.nimbusds.jwt.JWTClaimsSet.Builder().subject("gw-7").issueTime(new java.util.Date())
+                .claim(DeviceStatement.KEY_BINDING, "cd".repeat(32));
+        String[][] cases = {
+            {"dbgstat", "\"maybe\"", "dbgstat"},
+            {"swversion", "\"2.4\"", "swversion"},
+            {"measurements", "[[296, \"{\\\"id\\\":[\\\"fw\\\"],\\\"digested-measurement\\\":[7,\\\"AA\\\"]}\"]]", "SHA-256"},
+            {"measurements", "[[50, \"{}\"]]", "296"},
+        };
+        for (String[] c : cases) {
+            var set = base.claim(c[0], com.nimbusds.jose.util.JSONObjectUtils.parse("{\"v\":" + c[1] + "}").get("v"))
+                    .build();
+            var jwt = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader.Builder(
+                    com.nimbusds.jose.JWSAlgorithm.ES256).type(new com.nimbusds.jose.JOSEObjectType("eat+jwt")).build(),
+                    set);
+            jwt.sign(new com.nimbusds.jose.crypto.ECDSASigner((java.security.interfaces.ECPrivateKey) keys.getPrivate()));
+            assertThatThrownBy(() -> DeviceStatement.verify(jwt.serialize(), keys.getPublic())).as(c[0] + " " + c[1])
+                    .isInstanceOf(DeviceStatement.InvalidStatement.class).hasMessageContaining(c[2]);
+            base.claim(c[0], null);
+        }
+    }
 }
