@@ -117,6 +117,11 @@ public record AttestationBundle(List<Statement> statements, List<X509Certificate
     /** Parses an AttestationBundle already read as ASN.1 (e.g. a CSR attribute's value). */
     public static AttestationBundle decode(ASN1Encodable value) {
         try {
+            int size = value.toASN1Primitive().getEncoded(ASN1Encoding.DER).length;
+            if (size > MAX_ENCODED_BYTES) {
+                throw new IllegalArgumentException("the AttestationBundle has " + size + " bytes; at most "
+                        + MAX_ENCODED_BYTES + " are read");
+            }
             ASN1Sequence bundle = ASN1Sequence.getInstance(value);
             if (bundle.size() < 1 || bundle.size() > 2) {
                 throw new IllegalArgumentException("an AttestationBundle is a SEQUENCE of 1 or 2 elements, not "

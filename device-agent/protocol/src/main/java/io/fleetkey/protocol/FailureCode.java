@@ -28,6 +28,15 @@ public enum FailureCode {
     DEVICE_REVOKED,
     /** The group's policy forbids what the CSR asks for (e.g. a DNS name). */
     POLICY_VIOLATION,
+    /**
+     * The evidence is not fresh: its nonce is unknown, expired or used by another request, or it
+     * was made too long ago. Get a new nonce, make new evidence and try again.
+     */
+    STALE_EVIDENCE,
+    /** The device's group requires evidence (attestation) on this request, with a nonce where the group says so. */
+    ATTESTATION_REQUIRED,
+    /** The evidence does not match the group's reference values (contraindicated, or a warning the group refuses). */
+    ATTESTATION_FAILED,
     /** The request body is larger than the server accepts. */
     PAYLOAD_TOO_LARGE,
     /** The request's content type is not the one the operation takes. */

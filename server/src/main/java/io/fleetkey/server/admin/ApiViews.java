@@ -1,10 +1,13 @@
 package io.fleetkey.server.admin;
 
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
 
 import io.fleetkey.protocol.Certificates;
+import io.fleetkey.server.registry.AttestationPolicy;
+import io.fleetkey.server.registry.AttestationRecord;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.Device;
 import io.fleetkey.server.registry.EnrollmentGroup;
@@ -19,15 +22,88 @@ public final class ApiViews {
     private ApiViews() {
     }
 
-    /** @param makerCas PEM texts, each with one or more CERTIFICATE blocks */
+    /**
+     * @param makerCas  PEM texts, each with one or more CERTIFICATE blocks
+     * @param makerCrls PEM texts, each with one or more X509 CRL blocks signed by a maker CA of the group
+     */
     @Serdeable
     public record GroupRequest(String name, @Nullable String profile, @Nullable List<String> makerCas,
-                               @Nullable Boolean requireApproval, @Nullable List<String> allowedDnsNames) {
+                               @Nullable Boolean requireApproval, @Nullable List<String> allowedDnsNames,
+                               @Nullable List<String> makerCrls) {
+    }
+
+    /** A null field stays as it is; {@code makerCrls} replaces the group's maker CRLs. */
+    @Serdeable
+    public record GroupPatch(@Nullable String profile, @Nullable List<String> makerCas,
+                             @Nullable Boolean requireApproval, @Nullable List<String> allowedDnsNames,
+                             @Nullable List<String> makerCrls) {
     }
 
     @Serdeable
-    public record GroupPatch(@Nullable String profile, @Nullable List<String> makerCas,
-                             @Nullable Boolean requireApproval, @Nullable List<String> allowedDnsNames) {
+    public record CrlSummary(String issuer, Instant thisUpdate, @Nullable Instant nextUpdate, int revoked) {
+        static CrlSummary of(X509CRL crl) {
+            return new CrlSummary(crl.getIssuerX500Principal().getName(), crl.getThisUpdate().toInstant(),
+                    crl.getNextUpdate() == null ? null : crl.getNextUpdate().toInstant(),
+                    crl.getRevokedCertificates() == null ? 0 : crl.getRevokedCertificates().size());
+        }
+    }
+
+    @Serdeable
+    public record DigestView(String component, String sha256, Instant addedAt, @Nullable String note) {
+    }
+
+    /** A group's attestation policy and reference values; enum values in lower case. */
+    @Serdeable
+    public record AttestationView(String mode, String onWarning, boolean requireNonce, String restrictedProfile,
+                                  List<String> allowedModels, @Nullable String minimumVersion, boolean debugAllowed,
+                                  List<DigestView> allowedDigests) {
+        static AttestationView of(AttestationPolicy p) {
+            return new AttestationView(lower(p.mode()), lower(p.onWarning()), p.requireNonce(), p.restrictedProfile(),
+                    p.allowedModels(), p.minimumVersion(), p.debugAllowed(), p.allowedDigests().stream()
+                    .map(d -> new DigestView(d.component(), d.sha256(), d.addedAt(), d.note())).toList());
+        }
+    }
+
+    /**
+     * Changes to a group's attestation policy; a null field stays as it is.
+     *
+     * @param mode           off, optional or required
+     * @param onWarning      refuse, hold or restrict
+     * @param minimumVersion dotted numbers, or "" for none
+     */
+    @Serdeable
+    public record AttestationPatch(@Nullable String mode, @Nullable String onWarning, @Nullable Boolean requireNonce,
+                                   @Nullable String restrictedProfile, @Nullable List<String> allowedModels,
+                                   @Nullable String minimumVersion, @Nullable Boolean debugAllowed) {
+    }
+
+    /** An allowed digest of a measured component; {@code sha256} in hex, as sha256sum prints it. */
+    @Serdeable
+    public record DigestRequest(String component, String sha256, @Nullable String note) {
+    }
+
+    @Serdeable
+    public record MeasurementView(String component, String sha256, @Nullable String version) {
+    }
+
+    /** One appraisal of a device's evidence. */
+    @Serdeable
+    public record AttestationRecordView(Instant appraisedAt, String operation, String result, String decision,
+                                        List<String> reasons, @Nullable String hwModel, @Nullable String swName,
+                                        @Nullable String swVersion, @Nullable String debug,
+                                        List<MeasurementView> measurements, @Nullable String signer,
+                                        @Nullable String serial) {
+        static AttestationRecordView of(AttestationRecord r) {
+            var e = r.evidence();
+            return new AttestationRecordView(r.appraisedAt(), r.operation(), r.result().label(), lower(r.decision()),
+                    r.reasons(), e.hwModel(), e.swName(), e.swVersion(), e.debug() == null ? null : e.debug().claimValue(),
+                    e.measurements().stream().map(m -> new MeasurementView(m.component(), m.sha256(), m.version()))
+                            .toList(), r.signer(), r.serial());
+        }
+    }
+
+    private static String lower(Enum<?> value) {
+        return value.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     @Serdeable
@@ -40,10 +116,13 @@ public final class ApiViews {
 
     @Serdeable
     public record GroupView(String name, String profile, boolean requireApproval, List<String> allowedDnsNames,
-                            List<CertificateSummary> makerCas, Instant createdAt) {
+                            List<CertificateSummary> makerCas, List<CrlSummary> makerCrls, AttestationView attestation,
+                            Instant createdAt) {
         static GroupView of(EnrollmentGroup g) {
             return new GroupView(g.name(), g.profile(), g.requireApproval(), g.allowedDnsNames(),
-                    g.makerCas().stream().map(CertificateSummary::of).toList(), g.createdAt());
+                    g.makerCas().stream().map(CertificateSummary::of).toList(),
+                    g.makerCrls().stream().map(CrlSummary::of).toList(), AttestationView.of(g.attestation()),
+                    g.createdAt());
         }
     }
 
@@ -67,9 +146,11 @@ public final class ApiViews {
     }
 
     @Serdeable
-    public record DeviceView(String deviceId, String group, String status, Instant createdAt, Instant updatedAt) {
+    public record DeviceView(String deviceId, String group, String status, Instant createdAt, Instant updatedAt,
+                             @Nullable String attestation, @Nullable Instant attestedAt) {
         static DeviceView of(Device d) {
-            return new DeviceView(d.deviceId(), d.group(), d.status().name(), d.createdAt(), d.updatedAt());
+            return new DeviceView(d.deviceId(), d.group(), d.status().name(), d.createdAt(), d.updatedAt(),
+                    d.attestation() == null ? null : d.attestation().label(), d.attestedAt());
         }
     }
 
@@ -112,11 +193,13 @@ public final class ApiViews {
     @Serdeable
     public record DeviceDetailView(String deviceId, String group, String status, Instant createdAt, Instant updatedAt,
                                    @Nullable String pendingKeySha256, @Nullable String approvedKeySha256,
+                                   @Nullable String attestation, @Nullable Instant attestedAt,
                                    List<CertificateView> certificates, List<EventView> events) {
         static DeviceDetailView of(FleetService.DeviceDetail d) {
             Device dev = d.device();
             return new DeviceDetailView(dev.deviceId(), dev.group(), dev.status().name(), dev.createdAt(),
                     dev.updatedAt(), dev.pendingKeySha256(), dev.approvedKeySha256(),
+                    dev.attestation() == null ? null : dev.attestation().label(), dev.attestedAt(),
                     d.certificates().stream().map(CertificateView::of).toList(),
                     d.events().stream().map(EventView::of).toList());
         }

@@ -3,6 +3,7 @@ package io.fleetkey.server.admin;
 import java.util.List;
 import java.util.Locale;
 
+import io.fleetkey.server.admin.ApiViews.AttestationRecordView;
 import io.fleetkey.server.admin.ApiViews.BulkDeviceRequest;
 import io.fleetkey.server.admin.ApiViews.BulkRegistrationView;
 import io.fleetkey.server.admin.ApiViews.DeviceDetailView;
@@ -12,6 +13,7 @@ import io.fleetkey.server.admin.ApiViews.PageView;
 import io.fleetkey.server.admin.ApiViews.RegistrationView;
 import io.fleetkey.server.admin.ApiViews.RevocationView;
 import io.fleetkey.server.admin.ApiViews.RevokeRequest;
+import io.fleetkey.server.registry.AttestationResult;
 import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceStatus;
 import io.fleetkey.server.registry.FleetException;
@@ -67,10 +69,10 @@ public class DeviceController {
                 registered.stream().map(RegistrationView::of).toList()));
     }
 
-    @Operation(summary = "List devices, filtered by group, status or id prefix, a page at a time")
+    @Operation(summary = "List devices, filtered by group, status, id prefix or current attestation result, a page at a time")
     @Get
     public PageView<DeviceView> list(@Nullable @QueryValue String group, @Nullable @QueryValue String status,
-                                     @Nullable @QueryValue String idPrefix,
+                                     @Nullable @QueryValue String idPrefix, @Nullable @QueryValue String attestation,
                                      @QueryValue(defaultValue = "0") int page,
                                      @QueryValue(defaultValue = "100") int size) {
         DeviceStatus statusFilter = null;
@@ -82,7 +84,19 @@ public class DeviceController {
                         + List.of(DeviceStatus.values()));
             }
         }
-        var result = fleet.devices(new DeviceFilter(group, statusFilter, idPrefix), page, size);
+        AttestationResult attestationFilter = null;
+        if (attestation != null) {
+            try {
+                attestationFilter = AttestationResult.valueOf(attestation.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                attestationFilter = null;
+            }
+            if (attestationFilter == null || attestationFilter == AttestationResult.UNVERIFIED) {
+                throw new FleetException(FleetException.Kind.INVALID,
+                        "attestation must be one of affirming, warning, contraindicated");
+            }
+        }
+        var result = fleet.devices(new DeviceFilter(group, statusFilter, idPrefix, attestationFilter), page, size);
         return new PageView<>(result.items().stream().map(DeviceView::of).toList(), result.page(), result.size(),
                 result.total());
     }
@@ -91,6 +105,18 @@ public class DeviceController {
     @Get("/{deviceId}")
     public DeviceDetailView show(String deviceId) {
         return DeviceDetailView.of(fleet.deviceDetail(deviceId));
+    }
+
+    @Operation(summary = "A device's attestation history: each appraisal of its evidence, newest first")
+    @Get("/{deviceId}/attestations")
+    public PageView<AttestationRecordView> attestations(String deviceId, @QueryValue(defaultValue = "0") int page,
+                                                        @QueryValue(defaultValue = "20") int size) {
+        if (page < 0 || size < 1 || size > 1000) {
+            throw new FleetException(FleetException.Kind.INVALID, "page must be 0 or more and size 1 to 1000");
+        }
+        var result = fleet.attestationHistory(deviceId, page, size);
+        return new PageView<>(result.items().stream().map(AttestationRecordView::of).toList(), result.page(),
+                result.size(), result.total());
     }
 
     @Operation(summary = "Approve the key a device waits with (groups that require approval)")

@@ -13,6 +13,7 @@ import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
+import io.fleetkey.server.registry.AttestationHistory;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.CrlNumbers;
@@ -89,11 +90,11 @@ public class CoreFactory {
                                         CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                                         CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
                                         Transactions transactions, Clock clock, FleetkeyConfiguration config,
-                                        FreshnessNonces nonces) {
+                                        FreshnessNonces nonces, AttestationHistory attestations) {
         FleetkeyConfiguration.Enrollment e = config.getEnrollment();
         return new EnrollmentService(authority, profiles, keyPolicy, provider, devices, groups, certificates, tokens,
                 audit, transactions, clock, new EnrollmentService.Settings(e.getRetryWindow(), e.getApprovalRetryAfter()),
-                nonces);
+                nonces, attestations);
     }
 
     @Singleton
@@ -106,8 +107,9 @@ public class CoreFactory {
                               CertificateRepository certificates, AuditLog audit, Transactions transactions,
                               ProfileCatalog profiles, Clock clock, FleetkeyConfiguration config,
                               ApplicationEventPublisher<DeviceRevoked> revocations,
-                              ApplicationEventPublisher<DeviceNotice> notices) {
+                              ApplicationEventPublisher<DeviceNotice> notices, AttestationHistory attestations) {
         return new FleetService(groups, devices, tokens, certificates, audit, transactions, profiles, clock,
-                config.getEnrollment().getTokenValidity(), revocations::publishEvent, notices::publishEvent);
+                config.getEnrollment().getTokenValidity(), revocations::publishEvent, notices::publishEvent,
+                attestations);
     }
 }

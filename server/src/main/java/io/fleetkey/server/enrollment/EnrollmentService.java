@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.fleetkey.protocol.Evidence;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.server.authority.CertificateAuthority;
 import io.fleetkey.server.authority.CryptoProvider;
@@ -19,6 +20,10 @@ import io.fleetkey.server.enrollment.EnrollmentResult.Refused;
 import io.fleetkey.server.policy.CertificateProfile;
 import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
+import io.fleetkey.server.registry.AttestationHistory;
+import io.fleetkey.server.registry.AttestationPolicy;
+import io.fleetkey.server.registry.AttestationRecord;
+import io.fleetkey.server.registry.AttestationResult;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.CertificateRepository;
@@ -72,6 +77,7 @@ public final class EnrollmentService {
     private final Transactions transactions;
     private final Clock clock;
     private final FreshnessNonces nonces;
+    private final AttestationHistory attestations;
     private final Settings settings;
     private final byte[] csrAttributes;
 
@@ -85,7 +91,8 @@ public final class EnrollmentService {
     public EnrollmentService(CertificateAuthority authority, ProfileCatalog profiles, KeyPolicy keyPolicy,
                              CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                              CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
-                             Transactions transactions, Clock clock, Settings settings, FreshnessNonces nonces) {
+                             Transactions transactions, Clock clock, Settings settings, FreshnessNonces nonces,
+                             AttestationHistory attestations) {
         this.authority = authority;
         this.profiles = profiles;
         this.csrChecker = new CsrChecker(keyPolicy, provider);
@@ -98,6 +105,7 @@ public final class EnrollmentService {
         this.clock = clock;
         this.settings = settings;
         this.nonces = nonces;
+        this.attestations = attestations;
         this.csrAttributes = encodeCsrAttributes();
     }
 
@@ -137,13 +145,15 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
-        Outcome<ChannelProof> stated = withStatement(csr, proof);
-        if (stated instanceof Outcome.No<ChannelProof> no) {
+        Outcome<Attempt> stated = withStatement(csr, proof, "enroll");
+        if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
         }
-        proof = ((Outcome.Ok<ChannelProof>) stated).value();
+        Attempt attempt = ((Outcome.Ok<Attempt>) stated).value();
+        proof = attempt.proof();
+        StatementProof.Verified statement = attempt.statement();
         if (proof instanceof ChannelProof.Token token) {
-            return enrollWithToken(csr, token);
+            return enrollWithToken(csr, token, statement);
         }
         if (proof instanceof ChannelProof.Named named && csr.challengePassword() != null) {
             if (!named.encrypted()) {
@@ -151,17 +161,17 @@ public final class EnrollmentService {
                         "the CSR carries an enrollment token, but this request came over a connection that may not "
                                 + "be encrypted; tokens are accepted only over TLS (connect to the broker's TLS port)"));
             }
-            return enrollWithToken(csr, new ChannelProof.Token(named.deviceId(), csr.challengePassword()));
+            return enrollWithToken(csr, new ChannelProof.Token(named.deviceId(), csr.challengePassword()), statement);
         }
         if (proof instanceof ChannelProof.None && csr.challengePassword() != null) {
             // A device with no channel credentials may carry its token in the CSR; every door is encrypted.
-            return enrollWithToken(csr, new ChannelProof.Token(csr.deviceId(), csr.challengePassword()));
+            return enrollWithToken(csr, new ChannelProof.Token(csr.deviceId(), csr.challengePassword()), statement);
         }
         if (proof instanceof ChannelProof.ClientCertificate cert) {
             if (isIssuedByUs(cert)) {
-                return renew(csr, cert); // RFC 7030 §3.3.2: a current certificate may authenticate simpleenroll too
+                return renew(csr, cert, statement); // RFC 7030 §3.3.2: a current certificate may authenticate simpleenroll too
             }
-            return enrollWithFactoryIdentity(csr, cert);
+            return enrollWithFactoryIdentity(csr, cert, statement);
         }
         return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
                 "first enrollment needs the device's one-time enrollment token (HTTP Basic with the device id, "
@@ -203,7 +213,12 @@ public final class EnrollmentService {
             return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "'" + leaf.getSubjectX500Principal().getName()
                     + "' is not a Fleetkey certificate, and no group has a maker CA for factory certificates"));
         }
-        return ClientCertificateVerifier.check(chain, makerCas, now).map(ChainRefusal::of);
+        Optional<ChainRefusal> problem = ClientCertificateVerifier.check(chain, makerCas, now).map(ChainRefusal::of);
+        if (problem.isPresent()) {
+            return problem;
+        }
+        return MakerRevocations.check(chain, groups.allMakerCrls())
+                .map(reason -> new ChainRefusal(ChainRefusal.Kind.REVOKED, reason));
     }
 
     /**
@@ -264,57 +279,98 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
-        Outcome<ChannelProof> stated = withStatement(csr, proof);
-        if (stated instanceof Outcome.No<ChannelProof> no) {
+        Outcome<Attempt> stated = withStatement(csr, proof, "renew");
+        if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
         }
-        proof = ((Outcome.Ok<ChannelProof>) stated).value();
+        proof = ((Outcome.Ok<Attempt>) stated).value().proof();
         if (!(proof instanceof ChannelProof.ClientCertificate cert) || !isIssuedByUs(cert)) {
             return refuse(csr.deviceId(), new Refused(FailureCode.NOT_AUTHENTICATED,
                     "re-enrollment needs the device's current Fleetkey certificate: as TLS client certificate, "
                             + "or as signer of a device statement in the CSR"));
         }
-        return renew(csr, cert);
+        return renew(csr, cert, ((Outcome.Ok<Attempt>) stated).value().statement());
+    }
+
+    /** What authenticated a request, and the device statement it carried (null when none). */
+    private record Attempt(ChannelProof proof, StatementProof.Verified statement) {
     }
 
     /**
-     * Where the channel proved no certificate, a device statement in the CSR may stand in for
-     * one ({@link StatementProof}). A channel that names the device (an MQTT topic) must name
-     * the CSR's device.
+     * Checks the device statement a CSR may carry ({@link StatementProof}). Where the channel
+     * proved no certificate, the statement stands in for one; where it did, the statement must be
+     * signed by that same certificate; next to a token, its signer must be trusted on its own. A
+     * channel that names the device (an MQTT topic) must name the CSR's device.
+     *
+     * @param operation {@code enroll} or {@code renew}, for the attestation history
      */
-    private Outcome<ChannelProof> withStatement(ParsedCsr csr, ChannelProof proof) {
-        if (proof instanceof ChannelProof.ClientCertificate || proof instanceof ChannelProof.Token) {
-            return Outcome.ok(proof);
-        }
+    private Outcome<Attempt> withStatement(ParsedCsr csr, ChannelProof proof, String operation) {
         if (proof instanceof ChannelProof.Named named && !named.deviceId().equals(csr.deviceId())) {
             return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + csr.deviceId()
                     + "' is not the device '" + named.deviceId() + "' whose topic the request came on");
         }
         Optional<Outcome<StatementProof.Verified>> statement = StatementProof.check(csr, clock.instant());
         if (statement.isEmpty()) {
-            return Outcome.ok(proof);
+            return Outcome.ok(new Attempt(proof, null));
         }
         if (statement.get() instanceof Outcome.No<StatementProof.Verified> no) {
-            return new Outcome.No<>(no.refused());
+            return unverified(csr, operation, null, no.refused());
         }
         StatementProof.Verified verified = ((Outcome.Ok<StatementProof.Verified>) statement.get()).value();
-        if (verified.nonce() != null) {
-            // Spent only by a signer the server trusts: a stranger's statement must not use up a device's nonce.
-            Optional<ChainRefusal> untrusted = screenClientChain(verified.proof().chain());
-            if (untrusted.isPresent()) {
-                return Outcome.no(untrusted.get().kind() == ChainRefusal.Kind.REVOKED ? FailureCode.DEVICE_REVOKED
-                        : FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, "the device statement's signer: "
-                        + untrusted.get().reason());
+        if (proof instanceof ChannelProof.ClientCertificate channel
+                && !channel.leaf().equals(verified.signer().leaf())) {
+            return unverified(csr, operation, verified, new Refused(FailureCode.NOT_AUTHENTICATED, "the device "
+                    + "statement is signed by " + verified.signerName() + ", not by the client certificate of the "
+                    + "connection; sign it with the key of the certificate you connect with"));
+        }
+        // A token, from the channel or in the CSR, stays what authenticates; the statement is then evidence.
+        boolean token = proof instanceof ChannelProof.Token || (csr.challengePassword() != null
+                && (proof instanceof ChannelProof.None || proof instanceof ChannelProof.Named));
+        // Spent, and trusted next to a token, only for a signer the server trusts: a stranger's
+        // statement must not use up a device's nonce.
+        if (verified.nonce() != null || token) {
+            Optional<ChainRefusal> untrusted = screenClientChain(verified.signer().chain());
+            if (untrusted.isEmpty() && !chainNamesDevice(verified.signer().chain(), csr.deviceId())) {
+                untrusted = Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "it names another device than '"
+                        + csr.deviceId() + "'"));
             }
-            Optional<String> stale = nonces.spend(verified.nonce(), csr.publicKeySha256());
-            if (stale.isPresent()) {
-                return Outcome.no(FailureCode.NOT_AUTHENTICATED, stale.get());
+            if (untrusted.isPresent()) {
+                boolean deviceRevoked = untrusted.get().kind() == ChainRefusal.Kind.REVOKED && isIssuedByUs(verified.signer());
+                return unverified(csr, operation, verified, new Refused(deviceRevoked
+                        ? FailureCode.DEVICE_REVOKED : FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
+                        "the device statement's signer " + verified.signerName() + ": " + untrusted.get().reason()));
             }
         }
-        return Outcome.ok(verified.proof());
+        if (verified.nonce() != null) {
+            Optional<String> stale = nonces.spend(verified.nonce(), csr.publicKeySha256());
+            if (stale.isPresent()) {
+                return unverified(csr, operation, verified, new Refused(FailureCode.STALE_EVIDENCE, stale.get()));
+            }
+        }
+        boolean channelProved = proof instanceof ChannelProof.ClientCertificate || token;
+        return Outcome.ok(new Attempt(channelProved ? proof : verified.signer(), verified));
     }
 
-    private EnrollmentResult enrollWithToken(ParsedCsr csr, ChannelProof.Token proof) {
+    /**
+     * Refuses a request whose statement did not verify, and keeps the reason in the attestation
+     * history of the device the CSR names, when its group appraises evidence: the fleet manager
+     * sees why a device fails. Such entries are marked unverified, since the request did not
+     * prove it came from that device.
+     */
+    private Outcome<Attempt> unverified(ParsedCsr csr, String operation, StatementProof.Verified statement,
+                                        Refused refused) {
+        devices.find(csr.deviceId()).ifPresent(device -> {
+            EnrollmentGroup group = groupOf(device);
+            if (group.attestation().mode() != AttestationPolicy.Mode.OFF) {
+                attestations.append(new AttestationRecord(clock.instant(), device.deviceId(), operation,
+                        AttestationResult.UNVERIFIED, AttestationRecord.Decision.REFUSED, List.of(refused.reason()),
+                        Evidence.NONE, statement == null ? null : statement.signerName(), null));
+            }
+        });
+        return new Outcome.No<>(refused);
+    }
+
+    private EnrollmentResult enrollWithToken(ParsedCsr csr, ChannelProof.Token proof, StatementProof.Verified statement) {
         if (!proof.deviceId().equals(csr.deviceId())) {
             return refuse(csr.deviceId(), new Refused(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '"
                     + csr.deviceId() + "' is not the authenticated device '" + CsrChecker.printable(proof.deviceId()) + "'"));
@@ -348,10 +404,28 @@ public final class EnrollmentService {
             return refuse(csr.deviceId(), new Refused(FailureCode.TOKEN_EXPIRED, "the enrollment token of device '"
                     + csr.deviceId() + "' expired at " + token.expiresAt() + "; ask a fleet manager for a new one"));
         }
-        return authorizeAndIssue(csr, device.get(), groupOf(device.get()), token.tokenSha256(), "token");
+        EnrollmentGroup group = groupOf(device.get());
+        if (statement != null && !isIssuedByUs(statement.signer())) {
+            // Next to a token, evidence counts only when signed by a factory identity of the device's own group.
+            Optional<String> problem = group.makerCas().isEmpty() ? Optional.of("group '" + group.name()
+                    + "' has no maker CA") : ClientCertificateVerifier.verify(statement.signer().chain(),
+                    group.makerCas(), clock.instant());
+            if (problem.isEmpty()) {
+                problem = MakerRevocations.check(statement.signer().chain(), group.makerCrls());
+            }
+            if (problem.isPresent()) {
+                Outcome<Attempt> no = unverified(csr, "enroll", statement, new Refused(
+                        FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, "the device statement's signer "
+                        + statement.signerName() + " is not a factory identity of group '" + group.name() + "': "
+                        + problem.get()));
+                return refuse(csr.deviceId(), ((Outcome.No<Attempt>) no).refused());
+            }
+        }
+        return authorizeAndIssue(csr, device.get(), group, token.tokenSha256(), "token", statement);
     }
 
-    private EnrollmentResult enrollWithFactoryIdentity(ParsedCsr csr, ChannelProof.ClientCertificate proof) {
+    private EnrollmentResult enrollWithFactoryIdentity(ParsedCsr csr, ChannelProof.ClientCertificate proof,
+                                                       StatementProof.Verified statement) {
         Optional<Device> device = devices.find(csr.deviceId());
         if (device.isEmpty()) {
             return unknownDevice(csr.deviceId());
@@ -363,6 +437,9 @@ public final class EnrollmentService {
                             + "accepted; a fleet manager can add one with PATCH /api/v1/groups/" + group.name()));
         }
         Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(), group.makerCas(), clock.instant());
+        if (chainProblem.isEmpty()) {
+            chainProblem = MakerRevocations.check(proof.chain(), group.makerCrls());
+        }
         if (chainProblem.isPresent()) {
             return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
                     "the client certificate '" + proof.leaf().getSubjectX500Principal().getName()
@@ -381,10 +458,10 @@ public final class EnrollmentService {
             return repeated(earlier.get());
         }
         return authorizeAndIssue(csr, device.get(), group, null, "factory certificate "
-                + proof.leaf().getSerialNumber().toString(16));
+                + proof.leaf().getSerialNumber().toString(16), statement);
     }
 
-    private EnrollmentResult renew(ParsedCsr csr, ChannelProof.ClientCertificate proof) {
+    private EnrollmentResult renew(ParsedCsr csr, ChannelProof.ClientCertificate proof, StatementProof.Verified statement) {
         Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(),
                 List.of(authority.chain().get(0)), clock.instant());
         if (chainProblem.isPresent()) {
@@ -414,51 +491,150 @@ public final class EnrollmentService {
         if (earlier.isPresent() && !earlier.get().serialHex().equals(serial)) {
             return repeated(earlier.get());
         }
-        return issue(csr, device, groupOf(device), null, "certificate " + serial, true);
+        EnrollmentGroup group = groupOf(device);
+        Gate gate = attest(csr, device, group, statement, "renew");
+        if (gate instanceof Gate.Stop stop) {
+            return stop.result();
+        }
+        return issue(csr, device, group, null, "certificate " + serial, true, (Gate.Go) gate);
     }
 
     /** Group policy and approval for a first enrollment, then issuance. */
     private EnrollmentResult authorizeAndIssue(ParsedCsr csr, Device device, EnrollmentGroup group, String tokenSha256,
-                                               String authenticatedBy) {
+                                               String authenticatedBy, StatementProof.Verified statement) {
+        Gate gate = attest(csr, device, group, statement, "enroll");
+        if (gate instanceof Gate.Stop stop) {
+            return stop.result();
+        }
         if (group.requireApproval() && device.status() != DeviceStatus.ENROLLED
                 && !csr.publicKeySha256().equals(device.approvedKeySha256())) {
-            Refused policy = checkPolicy(csr, group);
+            Refused policy = checkPolicy(csr, group, group.profile());
             if (policy != null) {
                 return refuse(csr.deviceId(), policy);
             }
-            if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != DeviceStatus.PENDING_APPROVAL) {
-                boolean waiting = transactions.inTransaction(() -> {
-                    if (!devices.updateStatus(device.deviceId(), DeviceStatus.PENDING_APPROVAL)) {
-                        return false; // revoked since it was read
-                    }
-                    devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
-                    audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
-                            device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()));
-                    return true;
-                });
-                if (!waiting) {
-                    return revoked(device.deviceId());
-                }
-            }
-            return new Pending(settings.approvalRetryAfter(), "device '" + device.deviceId()
-                    + "' waits for a fleet manager's approval");
+            return hold(csr, device, null, "waits for a fleet manager's approval");
         }
-        return issue(csr, device, group, tokenSha256, authenticatedBy, false);
+        return issue(csr, device, group, tokenSha256, authenticatedBy, false, (Gate.Go) gate);
+    }
+
+    /**
+     * Holds the request until a fleet manager approves the CSR's key; the device asks again
+     * after Retry-After and is issued once the key is approved.
+     *
+     * @param appraisal recorded in the same transaction, when attestation is why it waits; or null
+     */
+    private EnrollmentResult hold(ParsedCsr csr, Device device, AttestationRecord appraisal, String why) {
+        // An enrolled device whose renewal waits stays enrolled: its current certificate still works.
+        DeviceStatus waitingStatus = device.status() == DeviceStatus.ENROLLED ? DeviceStatus.ENROLLED
+                : DeviceStatus.PENDING_APPROVAL;
+        boolean waiting = transactions.inTransaction(() -> {
+            if (!devices.updateStatus(device.deviceId(), waitingStatus)) {
+                return false; // revoked since it was read
+            }
+            if (appraisal != null) {
+                attestations.append(appraisal);
+            }
+            if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != waitingStatus) {
+                devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
+                audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
+                        device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()
+                        + (appraisal == null ? "" : ", attestation " + appraisal.result().label() + ": "
+                        + String.join("; ", appraisal.reasons()))));
+            }
+            return true;
+        });
+        if (!waiting) {
+            return revoked(device.deviceId());
+        }
+        return new Pending(settings.approvalRetryAfter(), "device '" + device.deviceId() + "' " + why);
+    }
+
+    /** Whether attestation lets a request go on (and with which profile), or its answer. */
+    private sealed interface Gate {
+        /** Go on; {@code appraisal} is recorded with the certificate, {@code profile} overrides the group's. */
+        record Go(AttestationRecord appraisal, String profile) implements Gate {
+        }
+
+        record Stop(EnrollmentResult result) implements Gate {
+        }
+    }
+
+    private static final Gate.Go GO = new Gate.Go(null, null);
+
+    /**
+     * The group's attestation policy, applied to an authenticated request: appraise the evidence
+     * against the group's reference values, keep the result, and decide. Renewals re-attest, so a
+     * device whose firmware digest was withdrawn fails its next renewal and shows up as contraindicated.
+     */
+    private Gate attest(ParsedCsr csr, Device device, EnrollmentGroup group, StatementProof.Verified statement,
+                        String operation) {
+        AttestationPolicy policy = group.attestation();
+        if (policy.mode() == AttestationPolicy.Mode.OFF) {
+            return GO;
+        }
+        Instant now = clock.instant();
+        if (statement == null || (policy.requireNonce() && statement.nonce() == null)) {
+            if (statement == null && policy.mode() == AttestationPolicy.Mode.OPTIONAL) {
+                return GO;
+            }
+            String reason = statement == null
+                    ? "group '" + group.name() + "' requires evidence: put a device statement (EAT) signed by the "
+                            + "device's factory identity or current certificate in the CSR's attestation attribute"
+                    : "group '" + group.name() + "' requires a fresh nonce in the evidence (eat_nonce): get one from "
+                            + "the nonce operation (GET /.well-known/est/nonce) and sign it into the statement";
+            attestations.append(new AttestationRecord(now, device.deviceId(), operation, AttestationResult.UNVERIFIED,
+                    AttestationRecord.Decision.REFUSED, List.of(reason), Evidence.NONE,
+                    statement == null ? null : statement.signerName(), null));
+            return new Gate.Stop(refuse(device.deviceId(), new Refused(FailureCode.ATTESTATION_REQUIRED, reason)));
+        }
+        Evidence evidence = statement.claims().evidence();
+        Appraisal appraisal = Appraiser.appraise(evidence, policy, group.name());
+        java.util.function.Function<AttestationRecord.Decision, AttestationRecord> record = decision ->
+                new AttestationRecord(now, device.deviceId(), operation, appraisal.result(), decision,
+                        appraisal.reasons(), evidence, statement.signerName(), null);
+        if (appraisal.result() == AttestationResult.AFFIRMING) {
+            return new Gate.Go(record.apply(AttestationRecord.Decision.ISSUED), null);
+        }
+        if (appraisal.result() == AttestationResult.WARNING) {
+            if (policy.onWarning() == AttestationPolicy.OnWarning.RESTRICT) {
+                return new Gate.Go(record.apply(AttestationRecord.Decision.RESTRICTED), policy.restrictedProfile());
+            }
+            if (policy.onWarning() == AttestationPolicy.OnWarning.HOLD) {
+                if (csr.publicKeySha256().equals(device.approvedKeySha256())) {
+                    return new Gate.Go(record.apply(AttestationRecord.Decision.ISSUED), null);
+                }
+                return new Gate.Stop(hold(csr, device, record.apply(AttestationRecord.Decision.HELD),
+                        "waits for a fleet manager's approval: attestation warning: "
+                                + String.join("; ", appraisal.reasons())));
+            }
+        }
+        AttestationRecord refused = record.apply(AttestationRecord.Decision.REFUSED);
+        transactions.inTransaction(() -> {
+            attestations.append(refused);
+            audit.append(new AuditEvent(now, "device:" + device.deviceId(), "attestation.failed", device.deviceId(),
+                    operation + " refused, attestation " + appraisal.result().label() + ": "
+                            + String.join("; ", appraisal.reasons())));
+            return null;
+        });
+        return new Gate.Stop(refuse(device.deviceId(), new Refused(FailureCode.ATTESTATION_FAILED, "attestation "
+                + appraisal.result().label() + " for group '" + group.name() + "': "
+                + String.join("; ", appraisal.reasons()))));
     }
 
     private EnrollmentResult issue(ParsedCsr csr, Device device, EnrollmentGroup group, String tokenSha256,
-                                   String authenticatedBy, boolean renewal) {
-        Refused policy = checkPolicy(csr, group);
+                                   String authenticatedBy, boolean renewal, Gate.Go attested) {
+        String profileName = attested.profile() != null ? attested.profile() : group.profile();
+        Refused policy = checkPolicy(csr, group, profileName);
         if (policy != null) {
             return refuse(csr.deviceId(), policy);
         }
-        CertificateProfile profile = profiles.find(group.profile()).orElseThrow();
+        CertificateProfile profile = profiles.find(profileName).orElseThrow();
         CertificateAuthority.LeafRequest leaf = new CertificateAuthority.LeafRequest(subjectFor(device.deviceId()),
                 csr.publicKey(), profile.validity(), profile.extendedKeyUsages(), csr.dnsNames(), List.of());
         for (int attempt = 0; ; attempt++) {
             try {
                 EnrollmentResult result = transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf,
-                        tokenSha256, authenticatedBy, renewal));
+                        tokenSha256, authenticatedBy, renewal, attested.appraisal()));
                 if (result instanceof Refused r && r.code() == FailureCode.TOKEN_USED) {
                     // A concurrent request spent the token first; if it was this same CSR, answer as a retry.
                     return tokens.find(device.deviceId()).map(EnrollmentToken::usedSerial).flatMap(certificates::find)
@@ -478,7 +654,7 @@ public final class EnrollmentService {
     /** Runs inside one transaction: nothing leaves unless all of it commits. */
     private EnrollmentResult signAndRecord(ParsedCsr csr, Device device, CertificateProfile profile,
                                            CertificateAuthority.LeafRequest leaf, String tokenSha256,
-                                           String authenticatedBy, boolean renewal) {
+                                           String authenticatedBy, boolean renewal, AttestationRecord appraisal) {
         Instant now = clock.instant();
         BigInteger serial = CertificateAuthority.newSerialNumber();
         String serialHex = serial.toString(16);
@@ -496,20 +672,25 @@ public final class EnrollmentService {
                 certificate.getSubjectX500Principal().getName(), profile.name(), csr.publicKeySha256(),
                 certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant(), now,
                 CertificateStatus.GOOD, null, null, io.fleetkey.protocol.Certificates.toDer(certificate)));
+        if (appraisal != null) {
+            attestations.append(new AttestationRecord(appraisal.appraisedAt(), appraisal.deviceId(),
+                    appraisal.operation(), appraisal.result(), appraisal.decision(), appraisal.reasons(),
+                    appraisal.evidence(), appraisal.signer(), serialHex));
+        }
         audit.append(new AuditEvent(now, "device:" + device.deviceId(), renewal ? "certificate.renewed" : "certificate.issued",
                 device.deviceId(), "serial " + serialHex + ", profile " + profile.name() + ", authenticated by "
-                + authenticatedBy));
+                + authenticatedBy + (appraisal == null ? "" : ", attestation " + appraisal.result().label())));
         LOG.info("Issued certificate {} to device {} (profile {}, {})", serialHex, device.deviceId(),
                 profile.name(), renewal ? "renewal" : "enrollment");
         return new Issued(certificate, authority.chain(), false);
     }
 
     /** Profile key rules and group DNS policy; null when the CSR is allowed. */
-    private Refused checkPolicy(ParsedCsr csr, EnrollmentGroup group) {
-        CertificateProfile profile = profiles.find(group.profile()).orElse(null);
+    private Refused checkPolicy(ParsedCsr csr, EnrollmentGroup group, String profileName) {
+        CertificateProfile profile = profiles.find(profileName).orElse(null);
         if (profile == null) {
             return new Refused(FailureCode.POLICY_VIOLATION, "group '" + group.name() + "' names profile '"
-                    + group.profile() + "', which is not configured");
+                    + profileName + "', which is not configured");
         }
         Optional<String> keyProblem = csrChecker.checkKeyForProfile(csr, profile);
         if (keyProblem.isPresent()) {

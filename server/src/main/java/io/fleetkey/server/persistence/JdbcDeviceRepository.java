@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.fleetkey.server.registry.AttestationResult;
 import io.fleetkey.server.registry.Device;
 import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceRepository;
@@ -19,6 +20,7 @@ import jakarta.inject.Singleton;
 public final class JdbcDeviceRepository implements DeviceRepository {
     private static final String COLUMNS =
             "device_id, group_name, status, pending_key_sha256, approved_key_sha256, created_at, updated_at";
+    private static final String READ_COLUMNS = COLUMNS + ", attestation_result, attested_at";
 
     private final JdbcTransactions tx;
     private final Clock clock;
@@ -31,7 +33,7 @@ public final class JdbcDeviceRepository implements DeviceRepository {
     @Override
     public Optional<Device> find(String deviceId) {
         return tx.withConnection(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM devices WHERE device_id = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + READ_COLUMNS + " FROM devices WHERE device_id = ?")) {
                 ps.setString(1, deviceId);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? Optional.of(map(rs)) : Optional.empty();
@@ -112,6 +114,10 @@ public final class JdbcDeviceRepository implements DeviceRepository {
             where.append(" AND status = ?");
             args.add(filter.status().name());
         }
+        if (filter.attestation() != null) {
+            where.append(" AND attestation_result = ?");
+            args.add(filter.attestation().name());
+        }
         if (filter.idPrefix() != null) {
             where.append(" AND device_id LIKE ? ESCAPE '!'");
             args.add(filter.idPrefix().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
@@ -126,7 +132,7 @@ public final class JdbcDeviceRepository implements DeviceRepository {
                 }
             }
             List<Device> items = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM devices" + where
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + READ_COLUMNS + " FROM devices" + where
                     + " ORDER BY device_id LIMIT ? OFFSET ?")) {
                 bind(ps, args);
                 ps.setInt(args.size() + 1, size);
@@ -151,6 +157,7 @@ public final class JdbcDeviceRepository implements DeviceRepository {
         return new Device(rs.getString("device_id"), rs.getString("group_name"),
                 DeviceStatus.valueOf(rs.getString("status")), rs.getString("pending_key_sha256"),
                 rs.getString("approved_key_sha256"), Sql.getInstant(rs, "created_at"),
-                Sql.getInstant(rs, "updated_at"));
+                Sql.getInstant(rs, "updated_at"), rs.getString("attestation_result") == null ? null
+                : AttestationResult.valueOf(rs.getString("attestation_result")), Sql.getInstant(rs, "attested_at"));
     }
 }

@@ -1,5 +1,6 @@
 package io.fleetkey.server.registry;
 
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
@@ -10,12 +11,16 @@ import java.util.List;
  * @param makerCas        trust anchors for factory identities (IDevID) of this group's devices
  * @param requireApproval first enrollment waits for a fleet manager's approval
  * @param allowedDnsNames DNS names devices may ask for as SANs, exact or {@code *.suffix}
+ * @param makerCrls       CRLs of the maker CAs: factory identities their maker revoked
+ * @param attestation     attestation policy and reference values
  */
 public record EnrollmentGroup(String name, String profile, List<X509Certificate> makerCas,
-                              boolean requireApproval, List<String> allowedDnsNames, Instant createdAt) {
+                              boolean requireApproval, List<String> allowedDnsNames, Instant createdAt,
+                              List<X509CRL> makerCrls, AttestationPolicy attestation) {
     public EnrollmentGroup {
         makerCas = List.copyOf(makerCas);
         allowedDnsNames = List.copyOf(allowedDnsNames);
+        makerCrls = List.copyOf(makerCrls);
     }
 
     /** Whether a DNS name requested in a CSR is allowed by this group's policy. */

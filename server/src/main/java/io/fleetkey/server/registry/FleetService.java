@@ -1,6 +1,7 @@
 package io.fleetkey.server.registry;
 
 import java.security.SecureRandom;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.protocol.Evidence;
 import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
@@ -49,6 +51,7 @@ public final class FleetService {
     private final Duration tokenValidity;
     private final Consumer<DeviceRevoked> revocations;
     private final Consumer<DeviceNotice> notices;
+    private final AttestationHistory attestations;
 
     /**
      * @param revocations told of each committed revocation (see {@link DeviceRevoked})
@@ -57,7 +60,8 @@ public final class FleetService {
     public FleetService(GroupRepository groups, DeviceRepository devices, TokenRepository tokens,
                         CertificateRepository certificates, AuditLog audit, Transactions transactions,
                         ProfileCatalog profiles, Clock clock, Duration tokenValidity,
-                        Consumer<DeviceRevoked> revocations, Consumer<DeviceNotice> notices) {
+                        Consumer<DeviceRevoked> revocations, Consumer<DeviceNotice> notices,
+                        AttestationHistory attestations) {
         this.groups = groups;
         this.devices = devices;
         this.tokens = tokens;
@@ -69,6 +73,7 @@ public final class FleetService {
         this.tokenValidity = tokenValidity;
         this.revocations = revocations;
         this.notices = notices;
+        this.attestations = attestations;
     }
 
     /** A newly registered device and its one-time token, shown this once and stored only as a hash. */
@@ -87,9 +92,22 @@ public final class FleetService {
     public record Revocation(Device device, DeviceRevoked revoked) {
     }
 
-    /** Changes to a group; a null field stays as it is. */
+    /** Changes to a group; a null field stays as it is. {@code makerCrls} replaces the group's maker CRLs. */
     public record GroupChange(String profile, List<X509Certificate> makerCas, Boolean requireApproval,
-                              List<String> allowedDnsNames) {
+                              List<String> allowedDnsNames, List<X509CRL> makerCrls) {
+        public GroupChange(String profile, List<X509Certificate> makerCas, Boolean requireApproval,
+                           List<String> allowedDnsNames) {
+            this(profile, makerCas, requireApproval, allowedDnsNames, null);
+        }
+    }
+
+    /**
+     * Changes to a group's attestation policy; a null field stays as it is, an empty
+     * {@code minimumVersion} removes the minimum.
+     */
+    public record AttestationChange(AttestationPolicy.Mode mode, AttestationPolicy.OnWarning onWarning,
+                                    Boolean requireNonce, String restrictedProfile, List<String> allowedModels,
+                                    String minimumVersion, Boolean debugAllowed) {
     }
 
     public EnrollmentGroup createGroup(String name, GroupChange settings, String actor) {
@@ -101,7 +119,8 @@ public final class FleetService {
         EnrollmentGroup group = validated(new EnrollmentGroup(name, profile,
                 settings.makerCas() == null ? List.of() : settings.makerCas(),
                 settings.requireApproval() != null && settings.requireApproval(),
-                settings.allowedDnsNames() == null ? List.of() : settings.allowedDnsNames(), clock.instant()));
+                settings.allowedDnsNames() == null ? List.of() : settings.allowedDnsNames(), clock.instant(),
+                settings.makerCrls() == null ? List.of() : settings.makerCrls(), AttestationPolicy.DEFAULT));
         try {
             transactions.inTransaction(() -> {
                 groups.insert(group);
@@ -122,15 +141,122 @@ public final class FleetService {
                 change.makerCas() != null ? change.makerCas() : old.makerCas(),
                 change.requireApproval() != null ? change.requireApproval() : old.requireApproval(),
                 change.allowedDnsNames() != null ? change.allowedDnsNames() : old.allowedDnsNames(),
-                old.createdAt()));
+                old.createdAt(), change.makerCrls() != null ? change.makerCrls() : old.makerCrls(), old.attestation()));
         transactions.inTransaction(() -> {
             groups.update(updated);
             audit.append(new AuditEvent(clock.instant(), actor, "group.updated", null, "group " + name
-                    + ", profile " + updated.profile() + ", " + updated.makerCas().size() + " maker CA(s), approval "
+                    + ", profile " + updated.profile() + ", " + updated.makerCas().size() + " maker CA(s), "
+                    + updated.makerCrls().size() + " maker CRL(s), approval "
                     + (updated.requireApproval() ? "required" : "not required")));
             return null;
         });
         return updated;
+    }
+
+    /** Changes a group's attestation mode, policy and reference values other than digests. */
+    public EnrollmentGroup updateAttestation(String name, AttestationChange change, String actor) {
+        EnrollmentGroup old = group(name);
+        AttestationPolicy was = old.attestation();
+        String minimum = change.minimumVersion() == null ? was.minimumVersion()
+                : change.minimumVersion().isBlank() ? null : change.minimumVersion().strip();
+        AttestationPolicy policy = new AttestationPolicy(
+                change.mode() != null ? change.mode() : was.mode(),
+                change.onWarning() != null ? change.onWarning() : was.onWarning(),
+                change.requireNonce() != null ? change.requireNonce() : was.requireNonce(),
+                change.restrictedProfile() != null ? change.restrictedProfile() : was.restrictedProfile(),
+                change.allowedModels() != null ? change.allowedModels() : was.allowedModels(),
+                minimum, change.debugAllowed() != null ? change.debugAllowed() : was.debugAllowed(),
+                was.allowedDigests());
+        checkPolicy(policy);
+        EnrollmentGroup updated = new EnrollmentGroup(name, old.profile(), old.makerCas(), old.requireApproval(),
+                old.allowedDnsNames(), old.createdAt(), old.makerCrls(), policy);
+        transactions.inTransaction(() -> {
+            groups.update(updated);
+            audit.append(new AuditEvent(clock.instant(), actor, "group.attestation.updated", null, "group " + name
+                    + ": mode " + policy.mode() + ", on warning " + policy.onWarning() + ", nonce "
+                    + (policy.requireNonce() ? "required" : "optional") + ", restricted profile "
+                    + policy.restrictedProfile() + ", models " + policy.allowedModels() + ", minimum version "
+                    + policy.minimumVersion() + ", debug " + (policy.debugAllowed() ? "allowed" : "must be disabled")));
+            return null;
+        });
+        return group(name);
+    }
+
+    /** Allows one more digest for a measured component of a group's devices. */
+    public EnrollmentGroup addDigest(String name, String component, String sha256, String note, String actor) {
+        group(name);
+        String digest = checkedDigest(component, sha256);
+        String cleanNote = checkedNote(note);
+        if (cleanNote != null && cleanNote.length() > 200) {
+            throw new FleetException(FleetException.Kind.INVALID, "a digest's note holds at most 200 characters");
+        }
+        transactions.inTransaction(() -> {
+            if (!groups.addDigest(name, new AttestationPolicy.AllowedDigest(component, digest,
+                    clock.instant().truncatedTo(ChronoUnit.MICROS), cleanNote))) {
+                throw new FleetException(FleetException.Kind.CONFLICT, "group '" + name + "' already allows digest "
+                        + digest + " for component '" + component + "'");
+            }
+            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.added", null, "group " + name
+                    + ", component " + component + ", sha256 " + digest + (cleanNote == null ? "" : ", note: " + cleanNote)));
+            return null;
+        });
+        return group(name);
+    }
+
+    /**
+     * Withdraws an allowed digest: devices still reporting it fail their next enrollment or
+     * renewal as contraindicated.
+     */
+    public EnrollmentGroup removeDigest(String name, String component, String sha256, String actor) {
+        group(name);
+        String digest = checkedDigest(component, sha256);
+        transactions.inTransaction(() -> {
+            if (!groups.removeDigest(name, component, digest)) {
+                throw new FleetException(FleetException.Kind.NOT_FOUND, "group '" + name + "' does not allow digest "
+                        + digest + " for component '" + component + "'");
+            }
+            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.removed", null, "group " + name
+                    + ", component " + component + ", sha256 " + digest));
+            return null;
+        });
+        return group(name);
+    }
+
+    /** A device's appraisals, newest first. */
+    public Page<AttestationRecord> attestationHistory(String deviceId, int page, int size) {
+        device(deviceId);
+        return attestations.of(deviceId, page, size);
+    }
+
+    private void checkPolicy(AttestationPolicy policy) {
+        if (profiles.find(policy.restrictedProfile()).isEmpty()) {
+            throw new FleetException(FleetException.Kind.INVALID, "restricted profile '" + policy.restrictedProfile()
+                    + "' is not configured; configured profiles: " + profiles.names());
+        }
+        for (String model : policy.allowedModels()) {
+            int bytes = model.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes == 0 || bytes > 32 || !model.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f)) {
+                throw new FleetException(FleetException.Kind.INVALID, "model '" + model + "' must be 1 to 32 printable "
+                        + "ASCII characters, as devices report it in hwmodel");
+            }
+        }
+        if (policy.minimumVersion() != null && !policy.minimumVersion().matches("\\d{1,9}(\\.\\d{1,9}){0,7}")) {
+            throw new FleetException(FleetException.Kind.INVALID, "minimum version '" + policy.minimumVersion()
+                    + "' must be numbers separated by dots, e.g. 2.4.0");
+        }
+    }
+
+    private static String checkedDigest(String component, String sha256) {
+        if (component == null || !Evidence.COMPONENT_NAME.matcher(component).matches()) {
+            throw new FleetException(FleetException.Kind.INVALID, "component must be 1 to 64 characters from "
+                    + "A-Z a-z 0-9 . _ : / + -, e.g. firmware");
+        }
+        String digest = sha256 == null ? "" : sha256.strip().toLowerCase(java.util.Locale.ROOT);
+        if (!digest.matches("[0-9a-f]{64}")) {
+            throw new FleetException(FleetException.Kind.INVALID, "sha256 must be a SHA-256 digest in hex (64 digits), "
+                    + "e.g. the output of sha256sum");
+        }
+        return digest;
     }
 
     public EnrollmentGroup group(String name) {
@@ -206,7 +332,13 @@ public final class FleetService {
     /** Approves the key a device is waiting with; its next request with that key is issued. */
     public Device approve(String deviceId, String actor) {
         Device device = device(deviceId);
-        if (device.status() != DeviceStatus.PENDING_APPROVAL || device.pendingKeySha256() == null) {
+        // An enrolled device may wait too: for a renewal held on an attestation warning.
+        if ((device.status() != DeviceStatus.PENDING_APPROVAL && device.status() != DeviceStatus.ENROLLED)
+                || device.pendingKeySha256() == null) {
+            throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
+                    + "' is not waiting for approval (status " + device.status() + ")");
+        }
+        if (device.pendingKeySha256().equals(device.approvedKeySha256()) && device.status() == DeviceStatus.ENROLLED) {
             throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
                     + "' is not waiting for approval (status " + device.status() + ")");
         }
@@ -320,6 +452,24 @@ public final class FleetService {
             if (ca.getBasicConstraints() < 0) {
                 throw new FleetException(FleetException.Kind.INVALID, "maker CA '"
                         + ca.getSubjectX500Principal().getName() + "' is not a CA certificate (basicConstraints cA is not set)");
+            }
+        }
+        for (X509CRL crl : group.makerCrls()) {
+            boolean signed = group.makerCas().stream().anyMatch(ca -> {
+                if (!ca.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) {
+                    return false;
+                }
+                try {
+                    crl.verify(ca.getPublicKey());
+                    return true;
+                } catch (java.security.GeneralSecurityException e) {
+                    return false;
+                }
+            });
+            if (!signed) {
+                throw new FleetException(FleetException.Kind.INVALID, "the CRL of '"
+                        + crl.getIssuerX500Principal().getName() + "' is not signed by a maker CA of the group; "
+                        + "add the maker CA first, or send the CRL its maker published");
             }
         }
         return group;

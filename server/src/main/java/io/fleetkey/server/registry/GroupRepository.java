@@ -1,5 +1,6 @@
 package io.fleetkey.server.registry;
 
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
@@ -11,11 +12,23 @@ public interface GroupRepository {
     /** Fails with {@link DuplicateKeyException} if the name exists. */
     void insert(EnrollmentGroup group);
 
-    /** Replaces every field but the name and creation time. */
+    /**
+     * Replaces every field but the name, the creation time and the allowed digests, which change
+     * one at a time through {@link #addDigest} and {@link #removeDigest}.
+     */
     void update(EnrollmentGroup group);
+
+    /** @return false if the group already allows this digest for this component */
+    boolean addDigest(String group, AttestationPolicy.AllowedDigest digest);
+
+    /** @return false if the group did not allow it */
+    boolean removeDigest(String group, String component, String sha256);
 
     List<EnrollmentGroup> list();
 
     /** Every maker CA of every group, each once: the anchors a factory certificate may chain to. */
     List<X509Certificate> allMakerCas();
+
+    /** Every maker CRL of every group, each once. */
+    List<X509CRL> allMakerCrls();
 }

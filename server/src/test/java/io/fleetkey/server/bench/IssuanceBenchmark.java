@@ -73,6 +73,14 @@ import org.slf4j.LoggerFactory;
  * <p>The warm-up is long because the path is long: Bouncy Castle's EC and ASN.1 code, H2 and
  * Hikari need about 20 s of enrollments before the JIT has compiled them and the rate levels off.
  *
+ * <p>{@code attestation=on} measures the same enrollment with evidence: the group requires
+ * attestation with a nonce and has reference values (model, minimum version, firmware digest),
+ * and each CSR carries a device statement signed by the device's factory identity (IDevID,
+ * EC P-256) with a nonce issued before the iteration. On top of the token path, the core then
+ * verifies the statement's signature, the IDevID chain, spends the nonce (one UPDATE),
+ * appraises the claims and records the appraisal with the certificate. The nonce request
+ * itself is a separate operation, measured by {@code issueNonce}.
+ *
  * <p>The core logs one INFO line per certificate, as in production; the line goes to a file in
  * the trial's data folder so the benchmark output stays readable ({@code coreLog=off} drops it).
  */
@@ -95,6 +103,10 @@ public class IssuanceBenchmark {
     @Param({"BC", "JDK"})
     public String cryptoProvider;
 
+    /** {@code on}: every enrollment carries evidence the core verifies and appraises (see above). */
+    @Param({"off", "on"})
+    public String attestation;
+
     /** {@code file}: the core's INFO lines go to a log file as a server's would; {@code off}: dropped. */
     @Param("file")
     public String coreLog;
@@ -103,6 +115,8 @@ public class IssuanceBenchmark {
     private HikariDataSource dataSource;
     private EnrollmentService enrollment;
     private FleetService fleet;
+    private io.fleetkey.server.enrollment.FreshnessNonces nonces;
+    private TestPki.Ca maker;
 
     // The pool: devices [0, pooled) are registered and have a CSR; next is the first one not yet enrolled.
     private String[] deviceIds = new String[0];
@@ -147,14 +161,35 @@ public class IssuanceBenchmark {
         JdbcCertificateRepository certificates = new JdbcCertificateRepository(transactions);
         JdbcTokenRepository tokenRepository = new JdbcTokenRepository(transactions);
         JdbcAuditLog audit = new JdbcAuditLog(transactions);
+        io.fleetkey.server.persistence.JdbcAttestationHistory history =
+                new io.fleetkey.server.persistence.JdbcAttestationHistory(transactions);
         enrollment = new EnrollmentService(authority, profiles, new KeyPolicy(KeyPolicy.RSA_FLOOR_BITS), provider,
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
                 new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)),
-                new io.fleetkey.server.enrollment.FreshnessNonces(
-                        new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10)));
+                nonces = new io.fleetkey.server.enrollment.FreshnessNonces(
+                        new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10)),
+                history);
         fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
-                profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { });
-        fleet.createGroup(GROUP, new FleetService.GroupChange("device", null, false, null), ACTOR);
+                profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { }, history);
+        maker = TestPki.ca("Bench Maker CA");
+        fleet.createGroup(GROUP, new FleetService.GroupChange("device", List.of(maker.certificate()), false, null), ACTOR);
+        if ("on".equals(attestation)) {
+            fleet.updateAttestation(GROUP, new FleetService.AttestationChange(
+                    io.fleetkey.server.registry.AttestationPolicy.Mode.REQUIRED, null, true, null,
+                    List.of(MODEL), "2.0.0", false), ACTOR);
+            fleet.addDigest(GROUP, "firmware", FIRMWARE, "bench image", ACTOR);
+        } else if (!"off".equals(attestation)) {
+            throw new IllegalArgumentException("attestation is '" + attestation + "'; use on or off");
+        }
+    }
+
+    private static final String MODEL = "bench-gw";
+    private static final String FIRMWARE = "9f".repeat(32);
+
+    /** A freshness nonce, as the nonce operation of any door issues it (one INSERT). */
+    @Benchmark
+    public String issueNonce() {
+        return nonces.issue(null).nonce();
     }
 
     /**
@@ -216,7 +251,8 @@ public class IssuanceBenchmark {
                 tokens[chunk + i] = batch.get(i).enrollmentToken();
             }
         }
-        byte[][] made = ecP256Csrs(Arrays.copyOfRange(deviceIds, from, to));
+        byte[][] made = "on".equals(attestation) ? attestedCsrs(Arrays.copyOfRange(deviceIds, from, to))
+                : ecP256Csrs(Arrays.copyOfRange(deviceIds, from, to));
         csrs = Arrays.copyOf(csrs, to);
         System.arraycopy(made, 0, csrs, from, count);
         pooled = to;
@@ -236,6 +272,27 @@ public class IssuanceBenchmark {
                 }
             }
         }
+    }
+
+    /**
+     * As {@link #ecP256Csrs}, each CSR carrying a device statement with evidence that matches the
+     * group's reference values, a fresh nonce, and signed by a new IDevID of the maker.
+     */
+    private byte[][] attestedCsrs(String[] ids) {
+        byte[][] out = new byte[ids.length][];
+        String[] fresh = new String[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            fresh[i] = nonces.issue(null).nonce();
+        }
+        io.fleetkey.protocol.Evidence evidence = new io.fleetkey.protocol.Evidence(MODEL, "bench-firmware", "2.4.1",
+                io.fleetkey.protocol.Evidence.DebugStatus.DISABLED, List.of(
+                new io.fleetkey.protocol.Evidence.Measurement("firmware", FIRMWARE)));
+        IntStream.range(0, ids.length).parallel().forEach(i -> {
+            java.security.KeyPair idevidKeys = TestPki.p256();
+            java.security.cert.X509Certificate idevid = maker.issue("CN=" + ids[i], idevidKeys, Duration.ofDays(365));
+            out[i] = TestPki.csrWithEvidence(ids[i], TestPki.p256(), idevidKeys, List.of(idevid), fresh[i], evidence);
+        });
+        return out;
     }
 
     /**

@@ -129,6 +129,34 @@ public final class TestPki {
         }
     }
 
+    /**
+     * A DER CSR for CN=cn with a device statement carrying evidence: bound to the CSR's key, made
+     * now, with the nonce (or none when null), signed by {@code signer} whose chain goes in the bundle.
+     */
+    public static byte[] csrWithEvidence(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
+                                         String nonce, io.fleetkey.protocol.Evidence evidence) {
+        return csrWithClaims(cn, keys, signer, signerChain, new io.fleetkey.protocol.DeviceStatement.Claims(cn,
+                spkiSha256(keys.getPublic()), Instant.now(), nonce, evidence));
+    }
+
+    /** A DER CSR for CN=cn whose device statement says exactly {@code claims}, signed by {@code signer}. */
+    public static byte[] csrWithClaims(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
+                                       io.fleetkey.protocol.DeviceStatement.Claims claims) {
+        String jwt = io.fleetkey.protocol.DeviceStatement.sign(claims, signer.getPrivate());
+        return csrWithBundle(cn, keys, new io.fleetkey.protocol.AttestationBundle(
+                List.of(io.fleetkey.protocol.AttestationBundle.Statement.eatJwt(jwt)), signerChain));
+    }
+
+    /** SHA-256 of a public key's SubjectPublicKeyInfo, lower-case hex: what a statement binds. */
+    public static String spkiSha256(java.security.PublicKey key) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(key.getEncoded()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The usual device statement: for cn, bound to the CSR's key, made now. */
     public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain) {
         return csrWithStatement(cn, keys, signer, signerChain, cn, keys.getPublic(), Instant.now());
@@ -164,6 +192,25 @@ public final class TestPki {
         /** Issues an end-entity certificate (an IDevID) under this CA. */
         public X509Certificate issue(String subject, KeyPair subjectKeys, Duration validity) {
             return TestPki.certificate(subject, subjectKeys, this, false, validity);
+        }
+
+        /** A PEM CRL of this CA listing these certificates as revoked (keyCompromise), valid for a day. */
+        public String crlPem(X509Certificate... revoked) {
+            try {
+                Date now = new Date();
+                var builder = new org.bouncycastle.cert.X509v2CRLBuilder(
+                        X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()), now);
+                builder.setNextUpdate(new Date(now.getTime() + 86_400_000L));
+                for (X509Certificate c : revoked) {
+                    builder.addCRLEntry(c.getSerialNumber(), now, org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+                }
+                builder.addExtension(Extension.cRLNumber, false, new org.bouncycastle.asn1.x509.CRLNumber(BigInteger.ONE));
+                var crl = new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(builder.build(signer(keys.getPrivate())));
+                return "-----BEGIN X509 CRL-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes())
+                        .encodeToString(crl.getEncoded()) + "\n-----END X509 CRL-----\n";
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 

@@ -98,8 +98,8 @@ class FreshnessNonceIT {
         // The nonce with another key (a replayed statement rebuilt around another CSR): refused.
         HttpResponse<String> replay = server.est(server.client(), "simpleenroll", d.csr(TestPki.p256(), nonce), null, null);
         assertThat(replay.statusCode()).isEqualTo(401);
-        assertThat(replay.headers().firstValue("Fleetkey-Reason")).hasValueSatisfying(
-                reason -> assertThat(reason).contains("already used"));
+        assertThat(replay.headers().firstValue("Fleetkey-Error")).contains("STALE_EVIDENCE");
+        assertThat(replay.body()).contains("already used");
     }
 
     @Test
@@ -125,14 +125,14 @@ class FreshnessNonceIT {
         HttpResponse<String> unknown = server.est(server.client(), "simpleenroll",
                 d.csr(TestPki.p256(), "bm90LWEtbm9uY2UtZnJvbS11cw"), null, null);
         assertThat(unknown.statusCode()).isEqualTo(401);
-        assertThat(unknown.headers().firstValue("Fleetkey-Reason")).hasValueSatisfying(
-                reason -> assertThat(reason).contains("unknown or expired"));
+        assertThat(unknown.headers().firstValue("Fleetkey-Error")).contains("STALE_EVIDENCE");
+        assertThat(unknown.body()).contains("unknown or expired");
 
         String nonce = nonce();
         Thread.sleep(3_500); // the nonce lives 3 s in this server
         HttpResponse<String> late = server.est(server.client(), "simpleenroll", d.csr(TestPki.p256(), nonce), null, null);
         assertThat(late.statusCode()).isEqualTo(401);
-        assertThat(late.headers().firstValue("Fleetkey-Reason")).hasValueSatisfying(
-                reason -> assertThat(reason).contains("unknown or expired"));
+        assertThat(late.headers().firstValue("Fleetkey-Error")).contains("STALE_EVIDENCE");
+        assertThat(late.body()).contains("unknown or expired");
     }
 }

@@ -343,9 +343,9 @@ class EstOverMqttIT {
                     List.of(idevid), id, TestPki.p256().getPublic(), now)), "4.01", "NOT_AUTHENTICATED");
             // Too old (a replay), or from a clock far ahead.
             assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
-                    List.of(idevid), id, keys.getPublic(), now.minusSeconds(3600))), "4.01", "NOT_AUTHENTICATED");
+                    List.of(idevid), id, keys.getPublic(), now.minusSeconds(3600))), "4.01", "STALE_EVIDENCE");
             assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
-                    List.of(idevid), id, keys.getPublic(), now.plusSeconds(3600))), "4.01", "NOT_AUTHENTICATED");
+                    List.of(idevid), id, keys.getPublic(), now.plusSeconds(3600))), "4.01", "STALE_EVIDENCE");
             // Naming another device.
             assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, keys, idevidKeys,
                     List.of(idevid), "stmt-0002", keys.getPublic(), now)), "4.03", "SUBJECT_MISMATCH");
@@ -395,7 +395,7 @@ class EstOverMqttIT {
                     List.of(idevid), id, keys.getPublic(), java.time.Instant.now(), nonce)));
             KeyPair other = TestPki.p256();
             assertRefused(ask(device, id, EstOperation.SIMPLE_ENROLL, TestPki.csrWithStatement(id, other, idevidKeys,
-                    List.of(idevid), id, other.getPublic(), java.time.Instant.now(), nonce)), "4.01", "NOT_AUTHENTICATED");
+                    List.of(idevid), id, other.getPublic(), java.time.Instant.now(), nonce)), "4.01", "STALE_EVIDENCE");
         }
     }
 

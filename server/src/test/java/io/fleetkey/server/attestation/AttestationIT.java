@@ -1,0 +1,565 @@
+package io.fleetkey.server.attestation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.fleetkey.protocol.AttestationBundle;
+import io.fleetkey.protocol.Certificates;
+import io.fleetkey.protocol.DeviceStatement;
+import io.fleetkey.protocol.Evidence;
+import io.fleetkey.protocol.Evidence.DebugStatus;
+import io.fleetkey.protocol.Evidence.Measurement;
+import io.fleetkey.protocol.MqttTopics;
+import io.fleetkey.server.testing.CoapsTestClient;
+import io.fleetkey.server.testing.Json;
+import io.fleetkey.server.testing.MqttTestClient;
+import io.fleetkey.server.testing.TestPki;
+import io.fleetkey.server.testing.TestServer;
+import org.eclipse.californium.core.CoapResponse;
+import org.eclipse.californium.core.coap.CoAP.ResponseCode;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attestation before issuance, end to end on a real server: evidence (an EAT signed by the
+ * device's IDevID or current certificate) in the CSR, nonces from the nonce operation,
+ * appraisal against the group's reference values, the group's policy, the attestation history
+ * and listing of the fleet API, on the HTTPS, CoAP/DTLS and MQTT doors. Each kind of bad
+ * evidence has its own test and is refused with a reason the device and the fleet manager read.
+ */
+class AttestationIT {
+    private static final String GOOD_FW = "5a".repeat(32);
+    private static final String SECOND_FW = "6b".repeat(32);
+    private static final String MODEL = "gw-4";
+    private static final int CF_PKIX_CERT = 287;
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    private static TestServer server;
+    private static TestPki.Ca maker;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start(withMqttAnd(Map.of("fleetkey.enrollment.nonce-lifetime", "4s")));
+        maker = TestPki.ca("Attesting Maker CA");
+        for (String group : List.of("attested", "held", "restricted", "optional")) {
+            created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", group, "profile", "device",
+                    "makerCas", List.of(Certificates.toPem(List.of(maker.certificate())))))));
+            ok(server.api("PATCH", "/api/v1/groups/" + group + "/attestation", Json.write(Map.of(
+                    "mode", group.equals("optional") ? "optional" : "required",
+                    "onWarning", group.equals("held") ? "hold" : group.equals("restricted") ? "restrict" : "refuse",
+                    "allowedModels", List.of(MODEL), "minimumVersion", "2.0.0"))));
+            created(server.api("POST", "/api/v1/groups/" + group + "/attestation/digests", Json.write(Map.of(
+                    "component", "firmware", "sha256", GOOD_FW, "note", "release 2.4.1"))));
+        }
+    }
+
+    private static Map<String, Object> withMqttAnd(Map<String, Object> extra) {
+        Map<String, Object> settings = new java.util.HashMap<>(TestServer.withMqtt());
+        settings.putAll(extra);
+        return settings;
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    // ---- the device side ------------------------------------------------------------------------
+
+    /** A registered device with a factory identity (IDevID) from the maker. */
+    private record Device(String id, KeyPair idevidKeys, X509Certificate idevid) {
+        byte[] csr(KeyPair keys, String nonce, Evidence evidence) {
+            return TestPki.csrWithEvidence(id, keys, idevidKeys, List.of(idevid), nonce, evidence);
+        }
+    }
+
+    private static Device device(String group) {
+        String id = group + "-" + COUNTER.incrementAndGet();
+        server.registerDevice(id, group);
+        KeyPair keys = TestPki.p256();
+        return new Device(id, keys, maker.issue("CN=" + id, keys, Duration.ofDays(365)));
+    }
+
+    private static Evidence good() {
+        return new Evidence(MODEL, "gw-firmware", "2.4.1", DebugStatus.DISABLED_PERMANENTLY,
+                List.of(new Measurement("firmware", GOOD_FW, "2.4.1"), new Measurement("config", "00".repeat(32))));
+    }
+
+    private static Evidence withFirmware(String sha256) {
+        return new Evidence(MODEL, "gw-firmware", "2.4.1", DebugStatus.DISABLED,
+                List.of(new Measurement("firmware", sha256)));
+    }
+
+    private static String nonce() {
+        HttpResponse<String> r = server.send(server.client(),
+                HttpRequest.newBuilder(server.uri("/.well-known/est/nonce")).build());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return Json.field(r.body(), "nonce");
+    }
+
+    private static HttpResponse<String> enroll(byte[] csr) {
+        return server.est(server.client(), "simpleenroll", csr, null, null);
+    }
+
+    private static void assertRefused(HttpResponse<String> r, int status, String code, String... reasonParts) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Fleetkey-Error")).contains(code);
+        // A request without credentials gets a bare challenge, its reason in a header (see EstController).
+        String reason = r.body() + r.headers().firstValue("Fleetkey-Reason").orElse("");
+        for (String part : reasonParts) {
+            assertThat(reason).contains(part);
+        }
+        assertThat(r.body()).doesNotContain("Exception");
+    }
+
+    // ---- the fleet manager's side ---------------------------------------------------------------
+
+    private static String history(String deviceId) {
+        return ok(server.api("GET", "/api/v1/devices/" + deviceId + "/attestations", null));
+    }
+
+    /** The newest appraisal's field, e.g. result, decision, reasons[0]. */
+    private static String latest(String deviceId, String field) {
+        return Json.field(history(deviceId), "items[0]." + field);
+    }
+
+    private static String ok(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return r.body();
+    }
+
+    private static String created(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return r.body();
+    }
+
+    // ---- good evidence --------------------------------------------------------------------------
+
+    @Test
+    void good_evidence_is_issued_and_kept_as_affirming_with_its_claims() {
+        Device d = device("attested");
+        KeyPair keys = TestPki.p256();
+        HttpResponse<String> r = enroll(d.csr(keys, nonce(), good()));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        X509Certificate cert = TestServer.issuedCertificate(r);
+        assertThat(cert.getPublicKey()).isEqualTo(keys.getPublic());
+
+        String h = history(d.id());
+        assertThat(Json.field(h, "items[0].result")).isEqualTo("affirming");
+        assertThat(Json.field(h, "items[0].decision")).isEqualTo("issued");
+        assertThat(Json.field(h, "items[0].operation")).isEqualTo("enroll");
+        assertThat(Json.field(h, "items[0].serial")).isEqualTo(cert.getSerialNumber().toString(16));
+        assertThat(Json.field(h, "items[0].hwModel")).isEqualTo(MODEL);
+        assertThat(Json.field(h, "items[0].swVersion")).isEqualTo("2.4.1");
+        assertThat(Json.field(h, "items[0].debug")).isEqualTo("disabled-permanently");
+        assertThat(Json.field(h, "items[0].measurements[0].sha256")).isEqualTo(GOOD_FW);
+        assertThat(Json.field(h, "items[0].signer")).contains("CN=" + d.id());
+        String device = ok(server.api("GET", "/api/v1/devices/" + d.id(), null));
+        assertThat(Json.field(device, "attestation")).isEqualTo("affirming");
+    }
+
+    @Test
+    void a_retry_of_the_same_request_gets_the_same_certificate() {
+        Device d = device("attested");
+        byte[] csr = d.csr(TestPki.p256(), nonce(), good());
+        X509Certificate first = TestServer.issuedCertificate(enroll(csr));
+        HttpResponse<String> again = enroll(csr);
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(TestServer.issuedCertificate(again)).isEqualTo(first);
+    }
+
+    // ---- bad evidence, one test each ------------------------------------------------------------
+
+    @Test
+    void evidence_signed_by_an_untrusted_maker_is_refused() {
+        Device d = device("attested");
+        TestPki.Ca stranger = TestPki.ca("Counterfeit Maker CA");
+        KeyPair fakeKeys = TestPki.p256();
+        Device fake = new Device(d.id(), fakeKeys, stranger.issue("CN=" + d.id(), fakeKeys, Duration.ofDays(30)));
+        assertRefused(enroll(fake.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+                "does not chain to a trusted CA");
+        assertThat(latest(d.id(), "result")).isEqualTo("unverified");
+        assertThat(latest(d.id(), "reasons[0]")).contains("does not chain to a trusted CA");
+    }
+
+    @Test
+    void evidence_signed_by_an_expired_idevid_is_refused() {
+        Device d = device("attested");
+        KeyPair oldKeys = TestPki.p256();
+        Device expired = new Device(d.id(), oldKeys, maker.issue("CN=" + d.id(), oldKeys, Duration.ofSeconds(-30)));
+        assertRefused(enroll(expired.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+                "expired");
+        assertThat(latest(d.id(), "reasons[0]")).contains("expired");
+    }
+
+    @Test
+    void evidence_signed_by_a_revoked_idevid_is_refused() {
+        TestPki.Ca revokingMaker = TestPki.ca("Revoking Maker CA");
+        created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "revoking", "profile", "device",
+                "makerCas", List.of(Certificates.toPem(List.of(revokingMaker.certificate())))))));
+        ok(server.api("PATCH", "/api/v1/groups/revoking/attestation", Json.write(Map.of("mode", "required"))));
+        String id = "revoking-1";
+        server.registerDevice(id, "revoking");
+        KeyPair keys = TestPki.p256();
+        Device d = new Device(id, keys, revokingMaker.issue("CN=" + id, keys, Duration.ofDays(365)));
+        String group = ok(server.api("PATCH", "/api/v1/groups/revoking",
+                Json.write(Map.of("makerCrls", List.of(revokingMaker.crlPem(d.idevid()))))));
+        assertThat(Json.field(group, "makerCrls[0].revoked")).isEqualTo("1");
+
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+                "revoked by its maker");
+        assertThat(latest(id, "reasons[0]")).contains("revoked by its maker");
+    }
+
+    @Test
+    void evidence_with_a_reused_nonce_is_refused() {
+        Device d = device("attested");
+        String nonce = nonce();
+        assertThat(enroll(d.csr(TestPki.p256(), nonce, good())).statusCode()).isEqualTo(200);
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce, good())), 401, "STALE_EVIDENCE", "already used");
+    }
+
+    @Test
+    void evidence_with_an_expired_nonce_is_refused() throws Exception {
+        Device d = device("attested");
+        String nonce = nonce();
+        Thread.sleep(4_500); // nonces live 4 s in this server
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce, good())), 401, "STALE_EVIDENCE", "unknown or expired");
+        assertThat(latest(d.id(), "reasons[0]")).contains("unknown or expired");
+    }
+
+    @Test
+    void evidence_bound_to_another_csrs_key_is_refused() {
+        Device d = device("attested");
+        KeyPair keys = TestPki.p256();
+        byte[] csr = TestPki.csrWithClaims(d.id(), keys, d.idevidKeys(), List.of(d.idevid()), new DeviceStatement.Claims(
+                d.id(), TestPki.spkiSha256(TestPki.p256().getPublic()), Instant.now(), nonce(), good()));
+        assertRefused(enroll(csr), 401, "NOT_AUTHENTICATED", "bound to another key");
+    }
+
+    @Test
+    void evidence_with_an_unknown_firmware_digest_is_refused_and_the_device_flagged() {
+        Device d = device("attested");
+        String unknown = "ee".repeat(32);
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), withFirmware(unknown))), 403, "ATTESTATION_FAILED",
+                "contraindicated", "component 'firmware' has digest " + unknown);
+        assertThat(latest(d.id(), "result")).isEqualTo("contraindicated");
+        assertThat(latest(d.id(), "decision")).isEqualTo("refused");
+        String listed = ok(server.api("GET", "/api/v1/devices?attestation=contraindicated&group=attested", null));
+        assertThat(listed).contains("\"" + d.id() + "\"");
+    }
+
+    @Test
+    void evidence_with_debug_enabled_is_refused() {
+        Device d = device("attested");
+        Evidence debugOn = new Evidence(MODEL, "gw-firmware", "2.4.1", DebugStatus.ENABLED,
+                List.of(new Measurement("firmware", GOOD_FW)));
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), debugOn)), 403, "ATTESTATION_FAILED", "debug is enabled");
+    }
+
+    @Test
+    void evidence_with_a_tampered_signature_is_refused() {
+        Device d = device("attested");
+        KeyPair keys = TestPki.p256();
+        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), TestPki.spkiSha256(keys.getPublic()),
+                Instant.now(), nonce(), good()), d.idevidKeys().getPrivate());
+        // Change one claim after signing: the firmware version the device says it runs.
+        String[] parts = jwt.split("\\.");
+        String claims = new String(java.util.Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8)
+                .replace("\"gw-firmware\"", "\"gw-firmwarf\"");
+        String tampered = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(claims.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+        byte[] csr = TestPki.csrWithBundle(d.id(), keys, new AttestationBundle(
+                List.of(AttestationBundle.Statement.eatJwt(tampered)), List.of(d.idevid())));
+        assertRefused(enroll(csr), 401, "NOT_AUTHENTICATED", "signature does not verify");
+        assertThat(latest(d.id(), "result")).isEqualTo("unverified");
+    }
+
+    @Test
+    void evidence_missing_where_required_is_refused() {
+        String id = "attested-" + COUNTER.incrementAndGet();
+        String token = server.registerDevice(id, "attested");
+        assertRefused(enroll(TestPki.csrWithToken(id, TestPki.p256(), token)), 403, "ATTESTATION_REQUIRED",
+                "requires evidence");
+        assertThat(latest(id, "reasons[0]")).contains("requires evidence");
+
+        Device d = device("attested");
+        assertRefused(enroll(d.csr(TestPki.p256(), null, good())), 403, "ATTESTATION_REQUIRED", "nonce");
+    }
+
+    @Test
+    void a_statement_signed_by_another_certificate_than_the_tls_one_is_refused() {
+        Device d = device("attested");
+        KeyPair otherKeys = TestPki.p256();
+        X509Certificate other = maker.issue("CN=" + d.id(), otherKeys, Duration.ofDays(30));
+        var client = server.client(otherKeys, List.of(other));
+        HttpResponse<String> r = server.est(client, "simpleenroll", d.csr(TestPki.p256(), nonce(), good()), null, null);
+        assertRefused(r, 401, "NOT_AUTHENTICATED", "not by the client certificate of the connection");
+    }
+
+    // ---- policy ---------------------------------------------------------------------------------
+
+    @Test
+    void a_warning_is_held_for_approval_and_issued_once_approved() {
+        Device d = device("held");
+        Evidence outdated = new Evidence(MODEL, "gw-firmware", "1.9.0", DebugStatus.DISABLED,
+                List.of(new Measurement("firmware", GOOD_FW)));
+        byte[] csr = d.csr(TestPki.p256(), nonce(), outdated);
+        HttpResponse<String> held = enroll(csr);
+        assertThat(held.statusCode()).as(held.body()).isEqualTo(202);
+        assertThat(held.headers().firstValue("Retry-After")).isPresent();
+        assertThat(held.body()).contains("1.9.0 is below");
+        assertThat(latest(d.id(), "result")).isEqualTo("warning");
+        assertThat(latest(d.id(), "decision")).isEqualTo("held");
+
+        ok(server.api("POST", "/api/v1/devices/" + d.id() + "/approve", null));
+        HttpResponse<String> issued = enroll(csr); // the same request, asked again after Retry-After
+        assertThat(issued.statusCode()).as(issued.body()).isEqualTo(200);
+        assertThat(latest(d.id(), "decision")).isEqualTo("issued");
+    }
+
+    @Test
+    void a_renewal_held_on_a_warning_keeps_the_device_enrolled_until_approved() {
+        Device d = device("held");
+        KeyPair keys = TestPki.p256();
+        X509Certificate current = TestServer.issuedCertificate(enroll(d.csr(keys, nonce(), good())));
+        Evidence outdated = new Evidence(MODEL, "gw-firmware", "1.9.0", DebugStatus.DISABLED,
+                List.of(new Measurement("firmware", GOOD_FW)));
+        byte[] renewal = TestPki.csrWithEvidence(d.id(), TestPki.p256(), keys, List.of(current), nonce(), outdated);
+        var mtls = server.client(keys, List.of(current));
+        HttpResponse<String> held = server.est(mtls, "simplereenroll", renewal, null, null);
+        assertThat(held.statusCode()).as(held.body()).isEqualTo(202);
+        assertThat(Json.field(ok(server.api("GET", "/api/v1/devices/" + d.id(), null)), "status")).isEqualTo("ENROLLED");
+        assertThat(latest(d.id(), "decision")).isEqualTo("held");
+
+        ok(server.api("POST", "/api/v1/devices/" + d.id() + "/approve", null));
+        HttpResponse<String> renewed = server.est(mtls, "simplereenroll", renewal, null, null);
+        assertThat(renewed.statusCode()).as(renewed.body()).isEqualTo(200);
+    }
+
+    @Test
+    void a_token_in_the_csr_still_authenticates_when_evidence_rides_along() {
+        Device d = device("attested");
+        String token = created(server.api("POST", "/api/v1/devices/" + d.id() + "/enrollment-token", null));
+        token = Json.field(token, "enrollmentToken");
+        KeyPair keys = TestPki.p256();
+        String nonce = nonce();
+        byte[] wrongToken = csrWithTokenAndEvidence(d, keys, "not-the-token", nonce);
+        assertRefused(enroll(wrongToken), 401, "NOT_AUTHENTICATED", "token is not valid");
+        HttpResponse<String> r = enroll(csrWithTokenAndEvidence(d, keys, token, nonce));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(latest(d.id(), "result")).isEqualTo("affirming");
+    }
+
+    private static byte[] csrWithTokenAndEvidence(Device d, KeyPair keys, String token, String nonce) {
+        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), TestPki.spkiSha256(keys.getPublic()),
+                Instant.now(), nonce, good()), d.idevidKeys().getPrivate());
+        AttestationBundle bundle = new AttestationBundle(List.of(AttestationBundle.Statement.eatJwt(jwt)),
+                List.of(d.idevid()));
+        try {
+            return new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                    new org.bouncycastle.asn1.x500.X500Name("CN=" + d.id()), keys.getPublic())
+                    .addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
+                            new org.bouncycastle.asn1.DERPrintableString(token))
+                    .addAttribute(new org.bouncycastle.asn1.ASN1ObjectIdentifier(
+                            io.fleetkey.protocol.CsrAttestation.ID_AA_ATTESTATION),
+                            org.bouncycastle.asn1.ASN1Primitive.fromByteArray(bundle.encoded()))
+                    .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                            .build(keys.getPrivate())).getEncoded();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void a_warning_gets_the_short_lived_restricted_profile_where_the_group_says_so() {
+        Device d = device("restricted");
+        Evidence unmeasured = new Evidence(MODEL, "gw-firmware", "2.4.1", DebugStatus.DISABLED, List.of());
+        HttpResponse<String> r = enroll(d.csr(TestPki.p256(), nonce(), unmeasured));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        X509Certificate cert = TestServer.issuedCertificate(r);
+        long hours = Duration.between(cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant()).toHours();
+        assertThat(hours).isBetween(23L, 25L);
+        assertThat(latest(d.id(), "result")).isEqualTo("warning");
+        assertThat(latest(d.id(), "decision")).isEqualTo("restricted");
+        assertThat(latest(d.id(), "reasons[0]")).contains("'firmware' was not measured");
+    }
+
+    @Test
+    void optional_attestation_issues_without_evidence_and_appraises_evidence_when_sent() {
+        String id = "optional-" + COUNTER.incrementAndGet();
+        String token = server.registerDevice(id, "optional");
+        assertThat(enroll(TestPki.csrWithToken(id, TestPki.p256(), token)).statusCode()).isEqualTo(200);
+
+        Device d = device("optional");
+        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), withFirmware("ee".repeat(32)))), 403, "ATTESTATION_FAILED");
+    }
+
+    @Test
+    void renewal_re_attests_and_a_withdrawn_digest_fails_it() {
+        // A group of its own, so withdrawing its digest touches no other test.
+        created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "renewing", "profile", "device",
+                "makerCas", List.of(Certificates.toPem(List.of(maker.certificate())))))));
+        ok(server.api("PATCH", "/api/v1/groups/renewing/attestation", Json.write(Map.of("mode", "required"))));
+        created(server.api("POST", "/api/v1/groups/renewing/attestation/digests",
+                Json.write(Map.of("component", "firmware", "sha256", GOOD_FW))));
+        created(server.api("POST", "/api/v1/groups/renewing/attestation/digests",
+                Json.write(Map.of("component", "firmware", "sha256", SECOND_FW))));
+        Device d = device("renewing");
+        KeyPair keys = TestPki.p256();
+        X509Certificate current = TestServer.issuedCertificate(enroll(d.csr(keys, nonce(), withFirmware(GOOD_FW))));
+
+        // Renewal: evidence signed by the current Fleetkey key, over the device's mTLS session.
+        KeyPair next = TestPki.p256();
+        var mtls = server.client(keys, List.of(current));
+        HttpResponse<String> renewed = server.est(mtls, "simplereenroll", TestPki.csrWithEvidence(d.id(), next, keys,
+                List.of(current), nonce(), withFirmware(GOOD_FW)), null, null);
+        assertThat(renewed.statusCode()).as(renewed.body()).isEqualTo(200);
+        assertThat(latest(d.id(), "operation")).isEqualTo("renew");
+        X509Certificate second = TestServer.issuedCertificate(renewed);
+
+        // The firmware it runs is withdrawn: the next renewal fails, and the device is flagged.
+        ok(server.api("DELETE", "/api/v1/groups/renewing/attestation/digests?component=firmware&sha256=" + GOOD_FW, null));
+        KeyPair third = TestPki.p256();
+        var mtls2 = server.client(next, List.of(second));
+        assertRefused(server.est(mtls2, "simplereenroll", TestPki.csrWithEvidence(d.id(), third, next, List.of(second),
+                nonce(), withFirmware(GOOD_FW)), null, null), 403, "ATTESTATION_FAILED", GOOD_FW);
+        assertThat(latest(d.id(), "result")).isEqualTo("contraindicated");
+        assertThat(ok(server.api("GET", "/api/v1/devices?attestation=contraindicated&group=renewing", null)))
+                .contains("\"" + d.id() + "\"");
+        // Without evidence at all, a renewal in a group that requires it is refused too.
+        assertRefused(server.est(mtls2, "simplereenroll", TestPki.csr(d.id(), TestPki.p256()), null, null), 403,
+                "ATTESTATION_REQUIRED");
+        // A device on the remaining allowed firmware renews.
+        assertThat(server.est(mtls2, "simplereenroll", TestPki.csrWithEvidence(d.id(), third, next, List.of(second),
+                nonce(), withFirmware(SECOND_FW)), null, null).statusCode()).isEqualTo(200);
+    }
+
+    // ---- reference values through the fleet API ------------------------------------------------
+
+    @Test
+    void reference_values_are_validated_and_audited() {
+        created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "refs", "profile", "device"))));
+        String path = "/api/v1/groups/refs/attestation";
+        assertThat(Json.field(ok(server.api("GET", path, null)), "mode")).isEqualTo("off");
+
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("mode", "sometimes"),
+                Map.of("onWarning", "ignore"), Map.of("restrictedProfile", "nonexistent"),
+                Map.of("minimumVersion", "v2-beta"), Map.of("allowedModels", List.of("x".repeat(33))))) {
+            HttpResponse<String> r = server.api("PATCH", path, Json.write(bad));
+            assertThat(r.statusCode()).as(bad + ": " + r.body()).isEqualTo(400);
+        }
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("component", "firmware", "sha256", "abc"),
+                Map.of("component", "bad name!", "sha256", GOOD_FW))) {
+            HttpResponse<String> r = server.api("POST", path + "/digests", Json.write(bad));
+            assertThat(r.statusCode()).as(bad + ": " + r.body()).isEqualTo(400);
+        }
+        String view = created(server.api("POST", path + "/digests", Json.write(Map.of("component", "firmware",
+                "sha256", GOOD_FW.toUpperCase(), "note", "release 2.4.1"))));
+        assertThat(Json.field(view, "allowedDigests[0].sha256")).isEqualTo(GOOD_FW);
+        assertThat(server.api("POST", path + "/digests", Json.write(Map.of("component", "firmware",
+                "sha256", GOOD_FW))).statusCode()).isEqualTo(409);
+        assertThat(server.api("DELETE", path + "/digests?component=firmware&sha256=" + SECOND_FW, null).statusCode())
+                .isEqualTo(404);
+        ok(server.api("PATCH", path, Json.write(Map.of("mode", "required", "minimumVersion", "3.1",
+                "debugAllowed", true))));
+        String group = ok(server.api("GET", "/api/v1/groups/refs", null));
+        assertThat(Json.field(group, "attestation.minimumVersion")).isEqualTo("3.1");
+        assertThat(Json.field(group, "attestation.allowedDigests[0].note")).isEqualTo("release 2.4.1");
+
+        // A CRL must come from one of the group's maker CAs.
+        HttpResponse<String> foreignCrl = server.api("PATCH", "/api/v1/groups/refs",
+                Json.write(Map.of("makerCrls", List.of(TestPki.ca("Other CA").crlPem()))));
+        assertThat(foreignCrl.statusCode()).as(foreignCrl.body()).isEqualTo(400);
+        assertThat(foreignCrl.body()).contains("not signed by a maker CA");
+        assertThat(server.api("GET", "/api/v1/devices?attestation=unverified", null).statusCode()).isEqualTo(400);
+    }
+
+    // ---- the other doors ------------------------------------------------------------------------
+
+    @Test
+    void over_coap_a_dtls_factory_identity_with_good_evidence_enrolls_and_bad_evidence_is_refused() throws Exception {
+        Device d = device("attested");
+        try (CoapsTestClient c = CoapsTestClient.to(server).identity(d.idevidKeys(), List.of(d.idevid()))
+                .timeout(Duration.ofSeconds(10)).build()) {
+            CoapResponse nonceAnswer = c.get("/.well-known/est/nonce", 50);
+            assertThat(nonceAnswer.getCode()).isEqualTo(ResponseCode.CONTENT);
+            String nonce = Json.field(nonceAnswer.getResponseText(), "nonce");
+
+            CoapResponse refused = c.enroll("sen", d.csr(TestPki.p256(), nonce, withFirmware("ee".repeat(32))),
+                    CF_PKIX_CERT);
+            assertThat(refused.getCode()).as(CoapsTestClient.describe(refused)).isEqualTo(ResponseCode.FORBIDDEN);
+            assertThat(refused.getResponseText()).contains("ATTESTATION_FAILED");
+
+            String fresh = Json.field(c.get("/.well-known/est/nonce", 50).getResponseText(), "nonce");
+            KeyPair keys = TestPki.p256();
+            CoapResponse issued = c.enroll("sen", d.csr(keys, fresh, good()), CF_PKIX_CERT);
+            assertThat(issued.getCode()).as(CoapsTestClient.describe(issued)).isEqualTo(ResponseCode.CHANGED);
+            assertThat(Certificates.fromDer(issued.getPayload()).getPublicKey()).isEqualTo(keys.getPublic());
+
+            CoapResponse replay = c.enroll("sen", d.csr(TestPki.p256(), fresh, good()), CF_PKIX_CERT);
+            assertThat(replay.getCode()).as(CoapsTestClient.describe(replay)).isEqualTo(ResponseCode.UNAUTHORIZED);
+            assertThat(replay.getResponseText()).contains("STALE_EVIDENCE");
+        }
+        assertThat(latest(d.id(), "result")).isEqualTo("unverified");
+        assertThat(Json.field(history(d.id()), "items[1].result")).isEqualTo("affirming");
+    }
+
+    @Test
+    void over_mqtt_evidence_alone_authenticates_and_is_appraised() throws Exception {
+        Device d = device("attested");
+        X509Certificate root = server.caChain().get(server.caChain().size() - 1);
+        try (MqttTestClient m = MqttTestClient.tls(server.mqttsPort(), root, d.id(), d.id(), null, null)) {
+            assertThat(m.subscribe(MqttTopics.deviceResponses(d.id()))).isEqualTo(1);
+            MqttTestClient.Received nonceAnswer = ask(m, d.id(), "nonce", new byte[0]);
+            assertThat(status(nonceAnswer)).as(nonceAnswer.text()).isEqualTo("2.05");
+            String nonce = Json.field(nonceAnswer.text(), "nonce");
+
+            MqttTestClient.Received refused = ask(m, d.id(), "sen", d.csr(TestPki.p256(), nonce, new Evidence("gw-9",
+                    "gw-firmware", "2.4.1", DebugStatus.DISABLED, List.of(new Measurement("firmware", GOOD_FW)))));
+            assertThat(status(refused)).as(refused.text()).isEqualTo("4.03");
+            assertThat(Json.field(refused.text(), "code")).isEqualTo("ATTESTATION_FAILED");
+            assertThat(Json.field(refused.text(), "reason")).contains("hardware model 'gw-9'");
+
+            String fresh = Json.field(ask(m, d.id(), "nonce", new byte[0]).text(), "nonce");
+            MqttTestClient.Received issued = ask(m, d.id(), "sen", d.csr(TestPki.p256(), fresh, good()));
+            assertThat(status(issued)).as(issued.text()).isEqualTo("2.04");
+        }
+        assertThat(latest(d.id(), "result")).isEqualTo("affirming");
+    }
+
+    private static MqttTestClient.Received ask(MqttTestClient device, String id, String operation, byte[] payload)
+            throws Exception {
+        String requestId = UUID.randomUUID().toString();
+        assertThat(device.publish("fleetkey/v1/est/" + id + "/" + operation + "/req/" + requestId, payload,
+                new MqttProperties())).isZero();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            MqttTestClient.Received r = device.next(1);
+            if (r != null && r.topic().contains("/res/" + requestId)) {
+                return r;
+            }
+        }
+        throw new AssertionError("no answer to request " + requestId + " within 15 s");
+    }
+
+    private static String status(MqttTestClient.Received answer) {
+        return answer.topic().substring(answer.topic().lastIndexOf('/') + 1);
+    }
+}
