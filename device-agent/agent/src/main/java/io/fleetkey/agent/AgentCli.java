@@ -289,6 +289,12 @@ public final class AgentCli {
             case DEVICE_REVOKED -> "device '" + deviceId + "' is revoked and cannot get certificates; contact "
                     + "a fleet manager" + said;
             case UNAVAILABLE -> "the server cannot serve the request right now; try again later" + said;
+            case STALE_EVIDENCE -> "the server found the device's evidence stale (its nonce was used or expired, or "
+                    + "it was made too long ago); check the device's clock and try again" + said;
+            case ATTESTATION_REQUIRED -> "the device's group requires attestation evidence with a fresh nonce; this "
+                    + "device must enroll with its factory identity (IDevID)" + said;
+            case ATTESTATION_FAILED -> "the server refused the device's attestation (firmware, model, version or "
+                    + "debug state do not match the group's reference values); ask a fleet manager" + said;
             case MALFORMED_REQUEST, BAD_CSR_SIGNATURE, KEY_NOT_ALLOWED, POLICY_VIOLATION, PAYLOAD_TOO_LARGE,
                     UNSUPPORTED_MEDIA_TYPE -> "the server refused the request as " + code.get() + "; the agent and "
                     + "the server's policy do not fit together, ask a fleet manager" + said;

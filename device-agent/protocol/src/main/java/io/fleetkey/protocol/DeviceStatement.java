@@ -117,6 +117,15 @@ public final class DeviceStatement {
      * @throws InvalidStatement saying what is wrong, in words a device log can show
      */
     public static Claims verify(String compactJwt, PublicKey signerKey) throws InvalidStatement {
+        return verify(compactJwt, signerKey, null);
+    }
+
+    /**
+     * As {@link #verify(String, PublicKey)}, checking the signature with this JCA provider (null:
+     * the JVM's default).
+     */
+    public static Claims verify(String compactJwt, PublicKey signerKey, java.security.Provider provider)
+            throws InvalidStatement {
         SignedJWT jwt;
         try {
             jwt = SignedJWT.parse(compactJwt);
@@ -135,6 +144,9 @@ public final class DeviceStatement {
             } else {
                 throw new InvalidStatement("the statement's signer has a " + signerKey.getAlgorithm()
                         + " key; statements are signed with EC or RSA keys");
+            }
+            if (provider != null) {
+                verifier.getJCAContext().setProvider(provider);
             }
             if (!verifier.supportedJWSAlgorithms().contains(jwt.getHeader().getAlgorithm())) {
                 throw new InvalidStatement("the statement is signed with " + jwt.getHeader().getAlgorithm()

@@ -69,6 +69,8 @@ public final class EnrollmentService {
     private final CertificateAuthority authority;
     private final ProfileCatalog profiles;
     private final CsrChecker csrChecker;
+    private final ClientCertificateVerifier chains;
+    private final StatementProof statements;
     private final DeviceRepository devices;
     private final GroupRepository groups;
     private final CertificateRepository certificates;
@@ -96,6 +98,8 @@ public final class EnrollmentService {
         this.authority = authority;
         this.profiles = profiles;
         this.csrChecker = new CsrChecker(keyPolicy, provider);
+        this.chains = new ClientCertificateVerifier(provider.name());
+        this.statements = new StatementProof(List.of(new EatJwtVerifier(provider)));
         this.devices = devices;
         this.groups = groups;
         this.certificates = certificates;
@@ -150,8 +154,26 @@ public final class EnrollmentService {
             return refuse(csr.deviceId(), no.refused());
         }
         Attempt attempt = ((Outcome.Ok<Attempt>) stated).value();
-        proof = attempt.proof();
-        StatementProof.Verified statement = attempt.statement();
+        return withSignerRefusalsKept(csr, "enroll", attempt.statement(),
+                enrollAuthenticated(csr, attempt.proof(), attempt.statement()));
+    }
+
+    /**
+     * Where a request's statement signer turned out not to be trusted for the device, keeps the
+     * reason in the device's attestation history (as unverified), as for a bad signature.
+     */
+    private EnrollmentResult withSignerRefusalsKept(ParsedCsr csr, String operation,
+                                                    StatementProof.Verified statement, EnrollmentResult result) {
+        if (statement != null && result instanceof Refused refused && SIGNER_REFUSALS.contains(refused.code())) {
+            unverified(csr, operation, statement, refused);
+        }
+        return result;
+    }
+
+    private static final java.util.Set<FailureCode> SIGNER_REFUSALS = java.util.EnumSet.of(
+            FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, FailureCode.SUBJECT_MISMATCH, FailureCode.STALE_EVIDENCE);
+
+    private EnrollmentResult enrollAuthenticated(ParsedCsr csr, ChannelProof proof, StatementProof.Verified statement) {
         if (proof instanceof ChannelProof.Token token) {
             return enrollWithToken(csr, token, statement);
         }
@@ -191,7 +213,7 @@ public final class EnrollmentService {
         X509Certificate leaf = chain.get(0);
         Instant now = clock.instant();
         if (isIssuedByUs(new ChannelProof.ClientCertificate(chain))) {
-            Optional<ChainRefusal> problem = ClientCertificateVerifier.check(chain, List.of(authority.chain().get(0)), now)
+            Optional<ChainRefusal> problem = chains.check(chain, List.of(authority.chain().get(0)), now)
                     .map(ChainRefusal::of);
             if (problem.isPresent()) {
                 return problem;
@@ -213,7 +235,7 @@ public final class EnrollmentService {
             return Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "'" + leaf.getSubjectX500Principal().getName()
                     + "' is not a Fleetkey certificate, and no group has a maker CA for factory certificates"));
         }
-        Optional<ChainRefusal> problem = ClientCertificateVerifier.check(chain, makerCas, now).map(ChainRefusal::of);
+        Optional<ChainRefusal> problem = chains.check(chain, makerCas, now).map(ChainRefusal::of);
         if (problem.isPresent()) {
             return problem;
         }
@@ -289,7 +311,8 @@ public final class EnrollmentService {
                     "re-enrollment needs the device's current Fleetkey certificate: as TLS client certificate, "
                             + "or as signer of a device statement in the CSR"));
         }
-        return renew(csr, cert, ((Outcome.Ok<Attempt>) stated).value().statement());
+        StatementProof.Verified statement = ((Outcome.Ok<Attempt>) stated).value().statement();
+        return withSignerRefusalsKept(csr, "renew", statement, renew(csr, cert, statement));
     }
 
     /** What authenticated a request, and the device statement it carried (null when none). */
@@ -309,7 +332,7 @@ public final class EnrollmentService {
             return Outcome.no(FailureCode.SUBJECT_MISMATCH, "the CSR's CN '" + csr.deviceId()
                     + "' is not the device '" + named.deviceId() + "' whose topic the request came on");
         }
-        Optional<Outcome<StatementProof.Verified>> statement = StatementProof.check(csr, clock.instant());
+        Optional<Outcome<StatementProof.Verified>> statement = statements.check(csr, clock.instant());
         if (statement.isEmpty()) {
             return Outcome.ok(new Attempt(proof, null));
         }
@@ -326,23 +349,10 @@ public final class EnrollmentService {
         // A token, from the channel or in the CSR, stays what authenticates; the statement is then evidence.
         boolean token = proof instanceof ChannelProof.Token || (csr.challengePassword() != null
                 && (proof instanceof ChannelProof.None || proof instanceof ChannelProof.Named));
-        // Spent, and trusted next to a token, only for a signer the server trusts: a stranger's
-        // statement must not use up a device's nonce.
-        if (verified.nonce() != null || token) {
-            Optional<ChainRefusal> untrusted = screenClientChain(verified.signer().chain());
-            if (untrusted.isEmpty() && !chainNamesDevice(verified.signer().chain(), csr.deviceId())) {
-                untrusted = Optional.of(new ChainRefusal(ChainRefusal.Kind.UNTRUSTED, "it names another device than '"
-                        + csr.deviceId() + "'"));
-            }
-            if (untrusted.isPresent()) {
-                boolean deviceRevoked = untrusted.get().kind() == ChainRefusal.Kind.REVOKED && isIssuedByUs(verified.signer());
-                return unverified(csr, operation, verified, new Refused(deviceRevoked
-                        ? FailureCode.DEVICE_REVOKED : FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
-                        "the device statement's signer " + verified.signerName() + ": " + untrusted.get().reason()));
-            }
-        }
+        // Checked here, spent only in the transaction that issues: a request that is refused, or
+        // a stranger's statement, never uses up a device's nonce.
         if (verified.nonce() != null) {
-            Optional<String> stale = nonces.spend(verified.nonce(), csr.publicKeySha256());
+            Optional<String> stale = nonces.check(verified.nonce(), csr.publicKeySha256());
             if (stale.isPresent()) {
                 return unverified(csr, operation, verified, new Refused(FailureCode.STALE_EVIDENCE, stale.get()));
             }
@@ -405,20 +415,27 @@ public final class EnrollmentService {
                     + csr.deviceId() + "' expired at " + token.expiresAt() + "; ask a fleet manager for a new one"));
         }
         EnrollmentGroup group = groupOf(device.get());
-        if (statement != null && !isIssuedByUs(statement.signer())) {
-            // Next to a token, evidence counts only when signed by a factory identity of the device's own group.
-            Optional<String> problem = group.makerCas().isEmpty() ? Optional.of("group '" + group.name()
-                    + "' has no maker CA") : ClientCertificateVerifier.verify(statement.signer().chain(),
-                    group.makerCas(), clock.instant());
-            if (problem.isEmpty()) {
-                problem = MakerRevocations.check(statement.signer().chain(), group.makerCrls());
+        if (statement != null) {
+            // Next to a token, evidence counts only when signed by the device itself: a factory
+            // identity of its own group, or its current Fleetkey certificate.
+            List<X509Certificate> signer = statement.signer().chain();
+            Optional<String> problem;
+            if (isIssuedByUs(statement.signer())) {
+                problem = screenClientChain(signer).map(ChainRefusal::reason);
+            } else {
+                problem = group.makerCas().isEmpty() ? Optional.of("group '" + group.name() + "' has no maker CA")
+                        : chains.verify(signer, group.makerCas(), clock.instant());
+                if (problem.isEmpty()) {
+                    problem = MakerRevocations.check(signer, group.makerCrls());
+                }
+            }
+            if (problem.isEmpty() && !chainNamesDevice(signer, csr.deviceId())) {
+                problem = Optional.of("it names another device than '" + csr.deviceId() + "'");
             }
             if (problem.isPresent()) {
-                Outcome<Attempt> no = unverified(csr, "enroll", statement, new Refused(
-                        FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, "the device statement's signer "
-                        + statement.signerName() + " is not a factory identity of group '" + group.name() + "': "
-                        + problem.get()));
-                return refuse(csr.deviceId(), ((Outcome.No<Attempt>) no).refused());
+                return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE, "the device "
+                        + "statement's signer " + statement.signerName() + " is not a factory identity of group '"
+                        + group.name() + "': " + problem.get()));
             }
         }
         return authorizeAndIssue(csr, device.get(), group, token.tokenSha256(), "token", statement);
@@ -436,7 +453,7 @@ public final class EnrollmentService {
                     "group '" + group.name() + "' has no maker CA registered, so factory certificates are not "
                             + "accepted; a fleet manager can add one with PATCH /api/v1/groups/" + group.name()));
         }
-        Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(), group.makerCas(), clock.instant());
+        Optional<String> chainProblem = chains.verify(proof.chain(), group.makerCas(), clock.instant());
         if (chainProblem.isEmpty()) {
             chainProblem = MakerRevocations.check(proof.chain(), group.makerCrls());
         }
@@ -462,7 +479,7 @@ public final class EnrollmentService {
     }
 
     private EnrollmentResult renew(ParsedCsr csr, ChannelProof.ClientCertificate proof, StatementProof.Verified statement) {
-        Optional<String> chainProblem = ClientCertificateVerifier.verify(proof.chain(),
+        Optional<String> chainProblem = chains.verify(proof.chain(),
                 List.of(authority.chain().get(0)), clock.instant());
         if (chainProblem.isPresent()) {
             return refuse(csr.deviceId(), new Refused(FailureCode.UNTRUSTED_CLIENT_CERTIFICATE,
@@ -496,7 +513,8 @@ public final class EnrollmentService {
         if (gate instanceof Gate.Stop stop) {
             return stop.result();
         }
-        return issue(csr, device, group, null, "certificate " + serial, true, (Gate.Go) gate);
+        return issue(csr, device, group, null, "certificate " + serial, true, (Gate.Go) gate,
+                statement == null ? null : statement.nonce());
     }
 
     /** Group policy and approval for a first enrollment, then issuance. */
@@ -514,7 +532,8 @@ public final class EnrollmentService {
             }
             return hold(csr, device, null, "waits for a fleet manager's approval");
         }
-        return issue(csr, device, group, tokenSha256, authenticatedBy, false, (Gate.Go) gate);
+        return issue(csr, device, group, tokenSha256, authenticatedBy, false, (Gate.Go) gate,
+                statement == null ? null : statement.nonce());
     }
 
     /**
@@ -622,7 +641,7 @@ public final class EnrollmentService {
     }
 
     private EnrollmentResult issue(ParsedCsr csr, Device device, EnrollmentGroup group, String tokenSha256,
-                                   String authenticatedBy, boolean renewal, Gate.Go attested) {
+                                   String authenticatedBy, boolean renewal, Gate.Go attested, String nonce) {
         String profileName = attested.profile() != null ? attested.profile() : group.profile();
         Refused policy = checkPolicy(csr, group, profileName);
         if (policy != null) {
@@ -634,7 +653,7 @@ public final class EnrollmentService {
         for (int attempt = 0; ; attempt++) {
             try {
                 EnrollmentResult result = transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf,
-                        tokenSha256, authenticatedBy, renewal, attested.appraisal()));
+                        tokenSha256, authenticatedBy, renewal, attested.appraisal(), nonce));
                 if (result instanceof Refused r && r.code() == FailureCode.TOKEN_USED) {
                     // A concurrent request spent the token first; if it was this same CSR, answer as a retry.
                     return tokens.find(device.deviceId()).map(EnrollmentToken::usedSerial).flatMap(certificates::find)
@@ -654,10 +673,18 @@ public final class EnrollmentService {
     /** Runs inside one transaction: nothing leaves unless all of it commits. */
     private EnrollmentResult signAndRecord(ParsedCsr csr, Device device, CertificateProfile profile,
                                            CertificateAuthority.LeafRequest leaf, String tokenSha256,
-                                           String authenticatedBy, boolean renewal, AttestationRecord appraisal) {
+                                           String authenticatedBy, boolean renewal, AttestationRecord appraisal,
+                                           String nonce) {
         Instant now = clock.instant();
         BigInteger serial = CertificateAuthority.newSerialNumber();
         String serialHex = serial.toString(16);
+        if (nonce != null) {
+            // Before anything is written: a nonce a concurrent request spent first refuses this one.
+            Optional<String> stale = nonces.spend(nonce, csr.publicKeySha256());
+            if (stale.isPresent()) {
+                return new Refused(FailureCode.STALE_EVIDENCE, stale.get());
+            }
+        }
         // First, and always: this takes the device row's lock, so a revocation either waits for this
         // commit and revokes the new certificate too, or has committed and the issuance stops here.
         if (!devices.updateStatus(device.deviceId(), DeviceStatus.ENROLLED)) {

@@ -74,10 +74,22 @@ public final class FreshnessNonces {
         return new Issued(nonce, lifetime);
     }
 
-    /** Spends the nonce of an accepted statement for this CSR key, or says why not. */
+    /**
+     * Spends the nonce of an accepted statement for this CSR key, or says why not. Called in the
+     * transaction that issues the certificate, so a nonce is spent only by a request that got one.
+     */
     Optional<String> spend(String nonce, String csrKeySha256) {
-        return switch (repository.spend(hash(nonce), csrKeySha256, clock.instant())) {
-            case SPENT, ALREADY_SPENT_BY_THIS_KEY -> Optional.empty();
+        return problem(repository.spend(hash(nonce), csrKeySha256, clock.instant()));
+    }
+
+    /** Whether the nonce could be spent by this CSR key now, or why not; spends nothing. */
+    Optional<String> check(String nonce, String csrKeySha256) {
+        return problem(repository.peek(hash(nonce), csrKeySha256, clock.instant()));
+    }
+
+    private Optional<String> problem(NonceRepository.Spend spend) {
+        return switch (spend) {
+            case SPENT, ALREADY_SPENT_BY_THIS_KEY, FRESH -> Optional.empty();
             case USED -> Optional.of("the statement's nonce was already used for another request; ask for a new one");
             case UNKNOWN_OR_EXPIRED -> Optional.of("the statement's nonce is unknown or expired (nonces live "
                     + lifetime.toMinutes() + " minutes); ask for a new one");

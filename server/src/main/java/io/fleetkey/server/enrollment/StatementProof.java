@@ -17,9 +17,11 @@ import io.fleetkey.protocol.FailureCode;
  * certificate) is then decided exactly as for a TLS client certificate.
  */
 final class StatementProof {
-    private static final List<EvidenceVerifier> VERIFIERS = List.of(new EatJwtVerifier());
+    private final List<EvidenceVerifier> verifiers;
 
-    private StatementProof() {
+    /** @param verifiers one per statement format this server reads */
+    StatementProof(List<EvidenceVerifier> verifiers) {
+        this.verifiers = List.copyOf(verifiers);
     }
 
     /**
@@ -34,13 +36,13 @@ final class StatementProof {
     }
 
     /** Empty when the CSR carries no statement; otherwise what it proves, or why not. */
-    static Optional<Outcome<Verified>> check(ParsedCsr csr, Instant now) {
+    Optional<Outcome<Verified>> check(ParsedCsr csr, Instant now) {
         AttestationBundle bundle = csr.attestation();
         if (bundle == null) {
             return Optional.empty();
         }
         for (AttestationBundle.Statement statement : bundle.statements()) {
-            for (EvidenceVerifier verifier : VERIFIERS) {
+            for (EvidenceVerifier verifier : verifiers) {
                 if (verifier.statementType().equals(statement.type())) {
                     return Optional.of(verify(verifier, statement, bundle.certificates(), csr, now));
                 }
@@ -48,7 +50,7 @@ final class StatementProof {
         }
         return Optional.of(Outcome.no(FailureCode.MALFORMED_REQUEST, "the CSR's AttestationBundle holds no statement "
                 + "of a type this server reads (" + bundle.statements().get(0).type() + "); Fleetkey device "
-                + "statements have type " + VERIFIERS.get(0).statementType()));
+                + "statements have type " + verifiers.get(0).statementType()));
     }
 
     private static Outcome<Verified> verify(EvidenceVerifier verifier, AttestationBundle.Statement statement,

@@ -56,6 +56,26 @@ public final class JdbcNonceRepository implements NonceRepository {
     }
 
     @Override
+    public Spend peek(String nonceSha256, String keySha256, Instant now) {
+        return tx.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT used_key_sha256, expires_at FROM attestation_nonces WHERE nonce_sha256 = ?")) {
+                ps.setString(1, nonceSha256);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Spend.UNKNOWN_OR_EXPIRED;
+                    }
+                    String usedBy = rs.getString(1);
+                    if (usedBy != null) {
+                        return keySha256.equals(usedBy) ? Spend.ALREADY_SPENT_BY_THIS_KEY : Spend.USED;
+                    }
+                    return Sql.getInstant(rs, "expires_at").isAfter(now) ? Spend.FRESH : Spend.UNKNOWN_OR_EXPIRED;
+                }
+            }
+        });
+    }
+
+    @Override
     public int deleteExpiredBefore(Instant time) {
         return tx.withConnection(c -> {
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM attestation_nonces WHERE expires_at < ?")) {

@@ -15,8 +15,13 @@ public interface NonceRepository {
         /** Used by another key. */
         USED,
         /** Never issued, or expired. */
-        UNKNOWN_OR_EXPIRED
+        UNKNOWN_OR_EXPIRED,
+        /** Fresh and unused: {@link #spend} would spend it (only {@link #peek} says this). */
+        FRESH
     }
+
+    /** What {@link #spend} would find now, without spending: a request is checked before its transaction. */
+    Spend peek(String nonceSha256, String keySha256, Instant now);
 
     Spend spend(String nonceSha256, String keySha256, Instant now);
 

@@ -33,6 +33,8 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Attestation before issuance, end to end on a real server: evidence (an EAT signed by the
@@ -184,102 +186,181 @@ class AttestationIT {
         assertThat(TestServer.issuedCertificate(again)).isEqualTo(first);
     }
 
-    // ---- bad evidence, one test each ------------------------------------------------------------
+    // ---- bad evidence, one test each, on every door ---------------------------------------------
 
-    @Test
-    void evidence_signed_by_an_untrusted_maker_is_refused() {
+    /**
+     * The three doors, each without a client certificate so the statement alone authenticates:
+     * HTTPS, CoAP over a server-authenticated DTLS session, MQTT through the embedded broker's
+     * TLS listener as a device without a certificate.
+     */
+    enum Door { HTTPS, COAPS, MQTT }
+
+    /** A door's answer, in the door's own status ("401" or "4.01"), with the failure code and reason. */
+    private record Answer(Door door, String status, String code, String reason, boolean truncated) {
+        boolean issued() {
+            return status.equals("200") || status.equals("2.04");
+        }
+    }
+
+    private static Answer send(Door door, String deviceId, byte[] csr) throws Exception {
+        switch (door) {
+            case HTTPS -> {
+                HttpResponse<String> r = enroll(csr);
+                return new Answer(door, Integer.toString(r.statusCode()), r.headers().firstValue("Fleetkey-Error")
+                        .orElse(""), r.body() + r.headers().firstValue("Fleetkey-Reason").orElse(""), false);
+            }
+            case COAPS -> {
+                try (CoapsTestClient c = CoapsTestClient.to(server).timeout(Duration.ofSeconds(10)).build()) {
+                    CoapResponse r = c.enroll("sen", csr, CF_PKIX_CERT);
+                    assertThat(r).as("no CoAP answer").isNotNull();
+                    String status = r.getCode().codeClass + "." + String.format("%02d", r.getCode().codeDetail);
+                    String text = r.getResponseText() == null ? "" : r.getResponseText();
+                    String code = text.contains(":") && !r.isSuccess() ? text.substring(0, text.indexOf(':')) : "";
+                    return new Answer(door, status, code, text, text.endsWith("..."));
+                }
+            }
+            default -> {
+                X509Certificate root = server.caChain().get(server.caChain().size() - 1);
+                try (MqttTestClient m = MqttTestClient.tls(server.mqttsPort(), root, deviceId, deviceId, null, null)) {
+                    assertThat(m.subscribe(MqttTopics.deviceResponses(deviceId))).isEqualTo(1);
+                    MqttTestClient.Received r = ask(m, deviceId, "sen", csr);
+                    String status = status(r);
+                    boolean json = !status.startsWith("2");
+                    return new Answer(door, status, json ? Json.field(r.text(), "code") : "",
+                            json ? Json.field(r.text(), "reason") : "", false);
+                }
+            }
+        }
+    }
+
+    /** Refused with this code, in the door's status for it, the reason naming each part; nothing internal shown. */
+    private static void assertRefused(Answer a, String code, String... reasonParts) {
+        assertThat(a.code()).as(a.toString()).isEqualTo(code);
+        String coap = io.fleetkey.protocol.EstCoapStatus.of(io.fleetkey.protocol.FailureCode.valueOf(code));
+        String expected = a.door() == Door.HTTPS ? coap.replace(".", "") : coap;
+        assertThat(a.status()).as(a.toString()).isEqualTo(expected);
+        if (!a.truncated()) {
+            for (String part : reasonParts) {
+                assertThat(a.reason()).as(a.toString()).contains(part);
+            }
+        }
+        assertThat(a.reason()).doesNotContain("Exception");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void good_evidence_alone_enrolls_on_every_door(Door door) throws Exception {
+        Device d = device("attested");
+        assertThat(send(door, d.id(), d.csr(TestPki.p256(), nonce(), good())).issued()).isTrue();
+        assertThat(latest(d.id(), "result")).isEqualTo("affirming");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_signed_by_an_untrusted_maker_is_refused(Door door) throws Exception {
         Device d = device("attested");
         TestPki.Ca stranger = TestPki.ca("Counterfeit Maker CA");
         KeyPair fakeKeys = TestPki.p256();
         Device fake = new Device(d.id(), fakeKeys, stranger.issue("CN=" + d.id(), fakeKeys, Duration.ofDays(30)));
-        assertRefused(enroll(fake.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+        assertRefused(send(door, d.id(), fake.csr(TestPki.p256(), nonce(), good())), "UNTRUSTED_CLIENT_CERTIFICATE",
                 "does not chain to a trusted CA");
         assertThat(latest(d.id(), "result")).isEqualTo("unverified");
         assertThat(latest(d.id(), "reasons[0]")).contains("does not chain to a trusted CA");
     }
 
-    @Test
-    void evidence_signed_by_an_expired_idevid_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_signed_by_an_expired_idevid_is_refused(Door door) throws Exception {
         Device d = device("attested");
         KeyPair oldKeys = TestPki.p256();
         Device expired = new Device(d.id(), oldKeys, maker.issue("CN=" + d.id(), oldKeys, Duration.ofSeconds(-30)));
-        assertRefused(enroll(expired.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+        assertRefused(send(door, d.id(), expired.csr(TestPki.p256(), nonce(), good())), "UNTRUSTED_CLIENT_CERTIFICATE",
                 "expired");
         assertThat(latest(d.id(), "reasons[0]")).contains("expired");
     }
 
-    @Test
-    void evidence_signed_by_a_revoked_idevid_is_refused() {
-        TestPki.Ca revokingMaker = TestPki.ca("Revoking Maker CA");
-        created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "revoking", "profile", "device",
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_signed_by_a_revoked_idevid_is_refused(Door door) throws Exception {
+        String group = "revoking-" + door.name().toLowerCase(java.util.Locale.ROOT);
+        TestPki.Ca revokingMaker = TestPki.ca("Revoking Maker CA " + door);
+        created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", group, "profile", "device",
                 "makerCas", List.of(Certificates.toPem(List.of(revokingMaker.certificate())))))));
-        ok(server.api("PATCH", "/api/v1/groups/revoking/attestation", Json.write(Map.of("mode", "required"))));
-        String id = "revoking-1";
-        server.registerDevice(id, "revoking");
+        ok(server.api("PATCH", "/api/v1/groups/" + group + "/attestation", Json.write(Map.of("mode", "required"))));
+        String id = group + "-1";
+        server.registerDevice(id, group);
         KeyPair keys = TestPki.p256();
         Device d = new Device(id, keys, revokingMaker.issue("CN=" + id, keys, Duration.ofDays(365)));
-        String group = ok(server.api("PATCH", "/api/v1/groups/revoking",
+        String view = ok(server.api("PATCH", "/api/v1/groups/" + group,
                 Json.write(Map.of("makerCrls", List.of(revokingMaker.crlPem(d.idevid()))))));
-        assertThat(Json.field(group, "makerCrls[0].revoked")).isEqualTo("1");
+        assertThat(Json.field(view, "makerCrls[0].revoked")).isEqualTo("1");
 
-        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), good())), 401, "UNTRUSTED_CLIENT_CERTIFICATE",
+        assertRefused(send(door, id, d.csr(TestPki.p256(), nonce(), good())), "UNTRUSTED_CLIENT_CERTIFICATE",
                 "revoked by its maker");
         assertThat(latest(id, "reasons[0]")).contains("revoked by its maker");
     }
 
-    @Test
-    void evidence_with_a_reused_nonce_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_with_a_reused_nonce_is_refused(Door door) throws Exception {
         Device d = device("attested");
         String nonce = nonce();
-        assertThat(enroll(d.csr(TestPki.p256(), nonce, good())).statusCode()).isEqualTo(200);
-        assertRefused(enroll(d.csr(TestPki.p256(), nonce, good())), 401, "STALE_EVIDENCE", "already used");
+        assertThat(send(door, d.id(), d.csr(TestPki.p256(), nonce, good())).issued()).isTrue();
+        assertRefused(send(door, d.id(), d.csr(TestPki.p256(), nonce, good())), "STALE_EVIDENCE", "already used");
     }
 
-    @Test
-    void evidence_with_an_expired_nonce_is_refused() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_with_an_expired_nonce_is_refused(Door door) throws Exception {
         Device d = device("attested");
         String nonce = nonce();
         Thread.sleep(4_500); // nonces live 4 s in this server
-        assertRefused(enroll(d.csr(TestPki.p256(), nonce, good())), 401, "STALE_EVIDENCE", "unknown or expired");
+        assertRefused(send(door, d.id(), d.csr(TestPki.p256(), nonce, good())), "STALE_EVIDENCE", "unknown or expired");
         assertThat(latest(d.id(), "reasons[0]")).contains("unknown or expired");
     }
 
-    @Test
-    void evidence_bound_to_another_csrs_key_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_bound_to_another_csrs_key_is_refused(Door door) throws Exception {
         Device d = device("attested");
         KeyPair keys = TestPki.p256();
         byte[] csr = TestPki.csrWithClaims(d.id(), keys, d.idevidKeys(), List.of(d.idevid()), new DeviceStatement.Claims(
                 d.id(), TestPki.spkiSha256(TestPki.p256().getPublic()), Instant.now(), nonce(), good()));
-        assertRefused(enroll(csr), 401, "NOT_AUTHENTICATED", "bound to another key");
+        assertRefused(send(door, d.id(), csr), "NOT_AUTHENTICATED", "bound to another key");
     }
 
-    @Test
-    void evidence_with_an_unknown_firmware_digest_is_refused_and_the_device_flagged() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_with_an_unknown_firmware_digest_is_refused_and_the_device_flagged(Door door) throws Exception {
         Device d = device("attested");
         String unknown = "ee".repeat(32);
-        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), withFirmware(unknown))), 403, "ATTESTATION_FAILED",
+        assertRefused(send(door, d.id(), d.csr(TestPki.p256(), nonce(), withFirmware(unknown))), "ATTESTATION_FAILED",
                 "contraindicated", "component 'firmware' has digest " + unknown);
         assertThat(latest(d.id(), "result")).isEqualTo("contraindicated");
         assertThat(latest(d.id(), "decision")).isEqualTo("refused");
-        String listed = ok(server.api("GET", "/api/v1/devices?attestation=contraindicated&group=attested", null));
+        String listed = ok(server.api("GET", "/api/v1/devices?attestation=contraindicated&group=attested&size=1000",
+                null));
         assertThat(listed).contains("\"" + d.id() + "\"");
     }
 
-    @Test
-    void evidence_with_debug_enabled_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_with_debug_enabled_is_refused(Door door) throws Exception {
         Device d = device("attested");
         Evidence debugOn = new Evidence(MODEL, "gw-firmware", "2.4.1", DebugStatus.ENABLED,
                 List.of(new Measurement("firmware", GOOD_FW)));
-        assertRefused(enroll(d.csr(TestPki.p256(), nonce(), debugOn)), 403, "ATTESTATION_FAILED", "debug is enabled");
+        assertRefused(send(door, d.id(), d.csr(TestPki.p256(), nonce(), debugOn)), "ATTESTATION_FAILED",
+                "debug is enabled");
     }
 
-    @Test
-    void evidence_with_a_tampered_signature_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_with_a_tampered_signature_is_refused(Door door) throws Exception {
         Device d = device("attested");
         KeyPair keys = TestPki.p256();
         String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), TestPki.spkiSha256(keys.getPublic()),
                 Instant.now(), nonce(), good()), d.idevidKeys().getPrivate());
-        // Change one claim after signing: the firmware version the device says it runs.
+        // Change one claim after signing: the firmware name the device says it runs.
         String[] parts = jwt.split("\\.");
         String claims = new String(java.util.Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8)
                 .replace("\"gw-firmware\"", "\"gw-firmwarf\"");
@@ -287,20 +368,21 @@ class AttestationIT {
                 .encodeToString(claims.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
         byte[] csr = TestPki.csrWithBundle(d.id(), keys, new AttestationBundle(
                 List.of(AttestationBundle.Statement.eatJwt(tampered)), List.of(d.idevid())));
-        assertRefused(enroll(csr), 401, "NOT_AUTHENTICATED", "signature does not verify");
+        assertRefused(send(door, d.id(), csr), "NOT_AUTHENTICATED", "signature does not verify");
         assertThat(latest(d.id(), "result")).isEqualTo("unverified");
     }
 
-    @Test
-    void evidence_missing_where_required_is_refused() {
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void evidence_missing_where_required_is_refused(Door door) throws Exception {
         String id = "attested-" + COUNTER.incrementAndGet();
         String token = server.registerDevice(id, "attested");
-        assertRefused(enroll(TestPki.csrWithToken(id, TestPki.p256(), token)), 403, "ATTESTATION_REQUIRED",
+        assertRefused(send(door, id, TestPki.csrWithToken(id, TestPki.p256(), token)), "ATTESTATION_REQUIRED",
                 "requires evidence");
         assertThat(latest(id, "reasons[0]")).contains("requires evidence");
 
         Device d = device("attested");
-        assertRefused(enroll(d.csr(TestPki.p256(), null, good())), 403, "ATTESTATION_REQUIRED", "nonce");
+        assertRefused(send(door, d.id(), d.csr(TestPki.p256(), null, good())), "ATTESTATION_REQUIRED", "nonce");
     }
 
     @Test

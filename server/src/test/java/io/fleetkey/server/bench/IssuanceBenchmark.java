@@ -153,7 +153,9 @@ public class IssuanceBenchmark {
         CertificateAuthority authority = new CertificateAuthority(
                 new SoftwareCaSigner(ca.key(), ca.chain(), provider), "https://localhost:8443");
         ProfileCatalog profiles = new ProfileCatalog(List.of(new CertificateProfile("device", Duration.ofDays(90),
-                Set.of(CertificateProfile.CLIENT_AUTH), false, EnumSet.allOf(AllowedKey.class))));
+                Set.of(CertificateProfile.CLIENT_AUTH), false, EnumSet.allOf(AllowedKey.class)),
+                new CertificateProfile("restricted", Duration.ofDays(1), Set.of(CertificateProfile.CLIENT_AUTH), false,
+                        EnumSet.allOf(AllowedKey.class))));
 
         JdbcTransactions transactions = new JdbcTransactions(dataSource);
         JdbcDeviceRepository devices = new JdbcDeviceRepository(transactions, clock);
