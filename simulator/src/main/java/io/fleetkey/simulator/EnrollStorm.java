@@ -39,7 +39,7 @@ import org.HdrHistogram.Histogram;
  */
 final class EnrollStorm {
     /** The fleet API takes at most this many devices per bulk registration. */
-    static final int REGISTRATION_CHUNK = 10_000;
+    static final int REGISTRATION_CHUNK = FleetApiClient.MAX_BULK;
     static final EstHttpsClient.Timeouts REQUEST_TIMEOUTS =
             new EstHttpsClient.Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(30));
     private static final long HIGHEST_LATENCY_MICROS = TimeUnit.HOURS.toMicros(1);

@@ -2,13 +2,19 @@ package io.fleetkey.simulator;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import javax.net.ssl.SSLContext;
 
@@ -16,17 +22,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The slice of the fleet API a scenario needs to set up devices: create a group and register
- * devices in bulk. Bearer-token authenticated; the token is never printed.
+ * The slice of the fleet API the simulator's tools need: create, show and change a group,
+ * register devices in bulk and list them. Bearer-token authenticated; the token is never
+ * printed. Thread-safe.
  */
-final class FleetApiClient {
+public final class FleetApiClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String base;
     private final String adminToken;
     private final HttpClient http;
 
-    FleetApiClient(URI server, SSLContext tls, String adminToken) {
+    /** The fleet API takes at most this many devices per bulk registration. */
+    public static final int MAX_BULK = 10_000;
+    /** Larger pages are refused by the fleet API. */
+    static final int MAX_PAGE_SIZE = 1000;
+
+    public FleetApiClient(URI server, SSLContext tls, String adminToken) {
         String text = server.toString();
         this.base = text.endsWith("/") ? text.substring(0, text.length() - 1) : text;
         this.adminToken = adminToken;
@@ -35,7 +47,7 @@ final class FleetApiClient {
     }
 
     /** A refusal of the fleet API, with its status and message. */
-    static final class FleetApiException extends Exception {
+    public static final class FleetApiException extends Exception {
         private static final long serialVersionUID = 1L;
         private final int status;
 
@@ -44,7 +56,8 @@ final class FleetApiClient {
             this.status = status;
         }
 
-        int status() {
+        /** The HTTP status of the refusal. */
+        public int status() {
             return status;
         }
     }
@@ -54,9 +67,26 @@ final class FleetApiClient {
      *
      * @return true when created, false when a group of that name exists already
      */
-    boolean createGroup(String name, String profile) throws FleetApiException, IOException, InterruptedException {
-        HttpResponse<String> response = post("/api/v1/groups", Map.of("name", name, "profile", profile),
-                Duration.ofSeconds(30));
+    public boolean createGroup(String name, String profile) throws FleetApiException, IOException, InterruptedException {
+        return createGroup(name, profile, List.of());
+    }
+
+    /**
+     * Creates the group with the profile and the maker CAs that its devices' factory
+     * identities (IDevIDs) chain to.
+     *
+     * @param makerCas PEM texts of CA certificates; empty for none
+     * @return true when created, false when a group of that name exists already (it is left as it is)
+     */
+    public boolean createGroup(String name, String profile, List<String> makerCas)
+            throws FleetApiException, IOException, InterruptedException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", name);
+        body.put("profile", profile);
+        if (!makerCas.isEmpty()) {
+            body.put("makerCas", makerCas);
+        }
+        HttpResponse<String> response = post("/api/v1/groups", body, Duration.ofSeconds(30));
         if (response.statusCode() == 409) {
             return false;
         }
@@ -67,7 +97,7 @@ final class FleetApiClient {
     /**
      * Registers devices of one group (all or none) and returns their one-time tokens by device id.
      */
-    Map<String, String> registerBulk(String group, List<String> deviceIds)
+    public Map<String, String> registerBulk(String group, List<String> deviceIds)
             throws FleetApiException, IOException, InterruptedException {
         HttpResponse<String> response = post("/api/v1/devices/bulk", Map.of("group", group, "deviceIds", deviceIds),
                 Duration.ofMinutes(5));
@@ -84,15 +114,98 @@ final class FleetApiClient {
         return tokens;
     }
 
+    /** A maker CA as the fleet API shows it: it does not give the certificate back, only this. */
+    public record MakerCaSummary(String subject, String sha256, String notAfter) {
+    }
+
+    /** A maker CRL as the fleet API shows it; times as the API writes them (ISO-8601). */
+    public record MakerCrlSummary(String issuer, String thisUpdate, String nextUpdate, int revoked) {
+    }
+
+    /**
+     * What a group trusts for factory identities.
+     *
+     * @param makerCrls null when the server does not show maker CRLs (a server without them)
+     */
+    public record GroupTrust(List<MakerCaSummary> makerCas, List<MakerCrlSummary> makerCrls) {
+    }
+
+    /**
+     * The maker CAs and maker CRLs of the group, as summaries.
+     *
+     * @throws FleetApiException with status 404 when there is no such group
+     */
+    public GroupTrust groupTrust(String name) throws FleetApiException, IOException, InterruptedException {
+        HttpResponse<String> response = send(request("/api/v1/groups/" + pathSegment(name), Duration.ofSeconds(30))
+                .GET().build());
+        check(response, "show group '" + name + "'");
+        JsonNode group = JSON.readTree(response.body());
+        List<MakerCaSummary> cas = new ArrayList<>();
+        for (JsonNode ca : group.path("makerCas")) {
+            cas.add(new MakerCaSummary(ca.path("subject").asText(), ca.path("sha256").asText(), ca.path("notAfter").asText()));
+        }
+        List<MakerCrlSummary> crls = null;
+        if (group.has("makerCrls")) {
+            crls = new ArrayList<>();
+            for (JsonNode crl : group.path("makerCrls")) {
+                crls.add(new MakerCrlSummary(crl.path("issuer").asText(), crl.path("thisUpdate").asText(),
+                        crl.path("nextUpdate").asText(null), crl.path("revoked").asInt()));
+            }
+        }
+        return new GroupTrust(cas, crls);
+    }
+
+    /**
+     * Changes the group: PATCH with the given fields; fields left out stay as they are, a list
+     * given replaces the group's list.
+     */
+    public void updateGroup(String name, Map<String, ?> fields) throws FleetApiException, IOException, InterruptedException {
+        HttpResponse<String> response = send(request("/api/v1/groups/" + pathSegment(name), Duration.ofSeconds(30))
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(fields))).build());
+        check(response, "change group '" + name + "' (" + String.join(", ", fields.keySet()) + ")");
+    }
+
+    /** The ids of the group's devices that start with the prefix, read a page at a time. */
+    public Set<String> deviceIds(String group, String idPrefix) throws FleetApiException, IOException, InterruptedException {
+        Set<String> ids = new HashSet<>();
+        for (int page = 0; ; page++) {
+            String query = "group=" + queryValue(group) + (idPrefix.isEmpty() ? "" : "&idPrefix=" + queryValue(idPrefix))
+                    + "&page=" + page + "&size=" + MAX_PAGE_SIZE;
+            HttpResponse<String> response = send(request("/api/v1/devices?" + query, Duration.ofMinutes(1)).GET().build());
+            check(response, "list the devices of group '" + group + "'");
+            JsonNode items = JSON.readTree(response.body()).path("items");
+            for (JsonNode item : items) {
+                ids.add(item.path("deviceId").asText());
+            }
+            if (items.size() < MAX_PAGE_SIZE) {
+                return ids;
+            }
+        }
+    }
+
     private HttpResponse<String> post(String path, Object body, Duration timeout) throws IOException, InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
+        return send(request(path, timeout).POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+                .build());
+    }
+
+    private HttpRequest.Builder request(String path, Duration timeout) {
+        return HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(timeout)
                 .header("Authorization", "Bearer " + adminToken)
                 .header("Content-Type", "application/json")
-                .header("Accept", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
-                .build();
+                .header("Accept", "application/json");
+    }
+
+    private HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
         return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String pathSegment(String text) {
+        return queryValue(text).replace("+", "%20");
+    }
+
+    private static String queryValue(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
     }
 
     private static void check(HttpResponse<String> response, String what) throws FleetApiException {

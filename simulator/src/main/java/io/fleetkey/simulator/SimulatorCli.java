@@ -17,8 +17,12 @@ import io.fleetkey.agent.AgentTls;
 import io.fleetkey.agent.Arguments;
 import io.fleetkey.agent.Arguments.UsageException;
 import io.fleetkey.protocol.DeviceIds;
+import io.fleetkey.simulator.factory.FactoryCommand;
 
-/** The simulator's command line. Scenarios run real agents against a server on this machine. */
+/**
+ * The simulator's command line. Scenarios run real agents against a server on this machine;
+ * {@code factory} makes factory identities (IDevIDs) for devices to enroll with.
+ */
 public final class SimulatorCli {
     static final int OK = 0;
     static final int FAILURES = 1;
@@ -33,9 +37,14 @@ public final class SimulatorCli {
 
     static final String USAGE_TEXT = """
             Usage: fleetkey-simulator <scenario> [options]
+                   fleetkey-simulator factory <command> [options]
 
             Scenarios:
               enroll-storm   N devices enroll at once with one-time tokens (EST simpleenroll)
+
+            Tools:
+              factory        a maker CA and factory identities (IDevIDs) for a batch of devices:
+                             init, issue, revoke, crl, register; 'factory --help' shows them
 
             enroll-storm options:
               --server URL         the Fleetkey server on this machine, e.g. https://localhost:8443
@@ -50,8 +59,8 @@ public final class SimulatorCli {
             their keys and CSRs, then starts the clock. It prints progress every second and a
             report at the end. Only servers on this machine (loopback) are accepted.
 
-            Exit status: 0 every enrollment succeeded; 1 some failed or did not run; 2 usage
-            error; 4 set-up failed.
+            enroll-storm exit status: 0 every enrollment succeeded; 1 some failed or did not
+            run; 2 usage error; 4 set-up failed.
             """.formatted(ADMIN_TOKEN_ENV, MAX_DEVICES, MAX_CONCURRENCY, EnrollStorm.REGISTRATION_CHUNK);
 
     private final PrintStream out;
@@ -74,13 +83,16 @@ public final class SimulatorCli {
             return USAGE;
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
+        if ("factory".equals(args[0])) {
+            return new FactoryCommand(out, err, env).run(rest);
+        }
         if (Set.of("help", "--help", "-h").contains(args[0]) || rest.contains("--help")) {
             out.print(USAGE_TEXT);
             return OK;
         }
         try {
             if (!"enroll-storm".equals(args[0])) {
-                throw new UsageException("unknown scenario '" + args[0] + "'; use enroll-storm");
+                throw new UsageException("unknown scenario '" + args[0] + "'; use enroll-storm or factory");
             }
             EnrollStorm.Settings settings = stormSettings(Arguments.parse(rest, Set.of("--server", "--ca-cert",
                     "--admin-token", "--devices", "--concurrency", "--group", "--timeout"), Set.of()));
