@@ -48,7 +48,8 @@ import com.nimbusds.jwt.SignedJWT;
  * Content-Format 296 being application/measured-component+json (RFC 10013), each component
  * {@code {"id": [name] or [name, [version]], "digested-measurement": [1, base64url SHA-256]}}.
  * {@code eat_profile} names this profile by the statement type's OID. Header {@code typ} is
- * {@value #TYPE}. Signed with ES256/ES384/ES512 (EC keys) or RS256 (RSA keys).
+ * {@value #TYPE}. Signed with ES256/ES384/ES512 (EC keys), RS256 (RSA keys) or Ed25519
+ * (RFC 9864; {@code EdDSA} of RFC 8037 is accepted too).
  */
 public final class DeviceStatement {
     /** The JWS {@code typ} of an EAT in JWT form (RFC 9711, media type application/eat+jwt). */
@@ -92,8 +93,11 @@ public final class DeviceStatement {
             } else if (key instanceof RSAPrivateKey) {
                 signer = new RSASSASigner(key);
                 algorithm = JWSAlgorithm.RS256;
+            } else if (Ed25519Jws.isEd25519(key)) {
+                signer = Ed25519Jws.signer(key);
+                algorithm = JWSAlgorithm.Ed25519;
             } else {
-                throw new IllegalArgumentException("device statements are signed with EC or RSA keys, not "
+                throw new IllegalArgumentException("device statements are signed with EC, RSA or Ed25519 keys, not "
                         + key.getAlgorithm());
             }
             JWTClaimsSet.Builder set = new JWTClaimsSet.Builder().subject(claims.deviceId())
@@ -141,9 +145,11 @@ public final class DeviceStatement {
                 verifier = new ECDSAVerifier(ec);
             } else if (signerKey instanceof RSAPublicKey rsa) {
                 verifier = new RSASSAVerifier(rsa);
+            } else if (Ed25519Jws.isEd25519(signerKey)) {
+                verifier = Ed25519Jws.verifier(signerKey);
             } else {
                 throw new InvalidStatement("the statement's signer has a " + signerKey.getAlgorithm()
-                        + " key; statements are signed with EC or RSA keys");
+                        + " key; statements are signed with EC, RSA or Ed25519 keys");
             }
             if (provider != null) {
                 verifier.getJCAContext().setProvider(provider);

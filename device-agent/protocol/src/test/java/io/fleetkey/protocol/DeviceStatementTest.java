@@ -128,4 +128,26 @@ class DeviceStatementTest {
             base.claim(c[0], null);
         }
     }
+
+    @Test
+    void ed25519_keys_from_the_jdk_or_bouncy_castle_sign_statements_as_ed25519() throws Exception {
+        KeyPair jdk = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        KeyPair bc = KeyPairGenerator.getInstance("Ed25519", new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                .generateKeyPair();
+        for (KeyPair keys : new KeyPair[]{jdk, bc}) {
+            String jwt = DeviceStatement.sign(CLAIMS, keys.getPrivate());
+            String header = new String(Base64.getUrlDecoder().decode(jwt.substring(0, jwt.indexOf('.'))));
+            assertThat(header).contains("\"alg\":\"Ed25519\"");
+            assertThat(DeviceStatement.verify(jwt, keys.getPublic())).isEqualTo(CLAIMS);
+            assertThat(DeviceStatement.verify(jwt, keys.getPublic(), new org.bouncycastle.jce.provider.BouncyCastleProvider()))
+                    .isEqualTo(CLAIMS);
+        }
+        // A signature of another Ed25519 key does not verify.
+        String jwt = DeviceStatement.sign(CLAIMS, jdk.getPrivate());
+        assertThatThrownBy(() -> DeviceStatement.verify(jwt, bc.getPublic()))
+                .isInstanceOf(DeviceStatement.InvalidStatement.class).hasMessageContaining("does not verify");
+        // An Ed25519 signature cannot pass for an EC key's.
+        assertThatThrownBy(() -> DeviceStatement.verify(jwt, ec("secp256r1").getPublic()))
+                .isInstanceOf(DeviceStatement.InvalidStatement.class).hasMessageContaining("does not fit");
+    }
 }

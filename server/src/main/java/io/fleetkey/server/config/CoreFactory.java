@@ -99,7 +99,8 @@ public class CoreFactory {
 
     @Singleton
     FreshnessNonces freshnessNonces(NonceRepository repository, Clock clock, FleetkeyConfiguration config) {
-        return new FreshnessNonces(repository, clock, config.getEnrollment().getNonceLifetime());
+        return new FreshnessNonces(repository, clock, config.getEnrollment().getNonceLifetime(),
+                config.getEnrollment().getNonceRate());
     }
 
     @Singleton

@@ -263,6 +263,23 @@ public class FleetkeyConfiguration {
         @NotNull
         private Duration nonceLifetime = Duration.ofMinutes(10);
 
+        /**
+         * Most freshness nonces this node issues a second (FLEETKEY_ENROLLMENT_NONCE_RATE): the
+         * nonce operation needs no credentials and each nonce is a row in the registry, so the
+         * rate bounds what a flood can write. Above it, the nonce operation answers "unavailable,
+         * retry after 1 s".
+         */
+        @Min(1)
+        private int nonceRate = 1000;
+
+        public int getNonceRate() {
+            return nonceRate;
+        }
+
+        public void setNonceRate(int nonceRate) {
+            this.nonceRate = nonceRate;
+        }
+
         public Duration getNonceLifetime() {
             return nonceLifetime;
         }

@@ -8,6 +8,8 @@ import java.util.Base64;
 import java.util.Optional;
 
 import io.fleetkey.server.registry.NonceRepository;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.fleetkey.server.util.Digests;
 
 /**
@@ -23,14 +25,31 @@ public final class FreshnessNonces {
     public static final int MAX_BYTES = 55;
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** How long a client told to slow down should wait. */
+    public static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+
     private final NonceRepository repository;
     private final Clock clock;
     private final Duration lifetime;
+    private final RateLimiter rate;
 
-    public FreshnessNonces(NonceRepository repository, Clock clock, Duration lifetime) {
+    /** @param perSecond most nonces this node issues a second */
+    public FreshnessNonces(NonceRepository repository, Clock clock, Duration lifetime, int perSecond) {
         this.repository = repository;
         this.clock = clock;
         this.lifetime = lifetime;
+        this.rate = RateLimiter.of("freshness-nonces", RateLimiterConfig.custom().limitForPeriod(perSecond)
+                .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ZERO).build());
+    }
+
+    /** More nonces were asked for than this node issues a second; the door answers "retry after". */
+    public static final class TooManyNonces extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TooManyNonces(int perSecond) {
+            super("this server issues at most " + perSecond + " nonces a second; retry after "
+                    + RETRY_AFTER.toSeconds() + " s", null, false, false);
+        }
     }
 
     /** A new nonce and how long it is good for. */
@@ -61,11 +80,15 @@ public final class FreshnessNonces {
      * A new nonce of this many bytes (null: {@value #DEFAULT_BYTES}), base64url without padding.
      *
      * @throws IllegalArgumentException when {@link #lengthProblem} names a problem
+     * @throws TooManyNonces when this node has issued its nonces for this second
      */
     public Issued issue(Integer bytes) {
         lengthProblem(bytes).ifPresent(problem -> {
             throw new IllegalArgumentException(problem);
         });
+        if (!rate.acquirePermission()) {
+            throw new TooManyNonces(rate.getRateLimiterConfig().getLimitForPeriod());
+        }
         byte[] raw = new byte[bytes == null ? DEFAULT_BYTES : bytes];
         RANDOM.nextBytes(raw);
         String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);

@@ -49,13 +49,16 @@ class AttestationIT {
     private static final String MODEL = "gw-4";
     private static final int CF_PKIX_CERT = 287;
     private static final AtomicInteger COUNTER = new AtomicInteger();
+    /** Nonces a second this server issues: more than the tests need, few enough to reach. */
+    private static final int NONCE_RATE = 40;
 
     private static TestServer server;
     private static TestPki.Ca maker;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start(withMqttAnd(Map.of("fleetkey.enrollment.nonce-lifetime", "4s")));
+        server = TestServer.start(withMqttAnd(Map.of("fleetkey.enrollment.nonce-lifetime", "4s",
+                "fleetkey.enrollment.nonce-rate", NONCE_RATE)));
         maker = TestPki.ca("Attesting Maker CA");
         for (String group : List.of("attested", "held", "restricted", "optional")) {
             created(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", group, "profile", "device",
@@ -151,6 +154,35 @@ class AttestationIT {
         return r.body();
     }
 
+    // ---- the wire format, read without the production decoder ----------------------------------
+
+    @Test
+    void the_attestation_attribute_of_a_device_csr_reads_with_plain_bouncy_castle() throws Exception {
+        Device d = device("attested");
+        KeyPair keys = TestPki.p256();
+        var csr = new org.bouncycastle.pkcs.PKCS10CertificationRequest(d.csr(keys, "bm9uY2Utbm9uY2Utbm9uY2U", good()));
+        var attributes = csr.getAttributes(new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.59"));
+        assertThat(attributes).hasSize(1);
+        assertThat(attributes[0].getAttrValues().size()).isEqualTo(1);
+        // AttestationBundle ::= SEQUENCE { attestations SEQUENCE OF AttestationStatement, certs SEQUENCE OF ... }
+        var bundle = org.bouncycastle.asn1.ASN1Sequence.getInstance(attributes[0].getAttrValues().getObjectAt(0));
+        var statement = org.bouncycastle.asn1.ASN1Sequence.getInstance(
+                org.bouncycastle.asn1.ASN1Sequence.getInstance(bundle.getObjectAt(0)).getObjectAt(0));
+        assertThat(org.bouncycastle.asn1.ASN1ObjectIdentifier.getInstance(statement.getObjectAt(0)).getId())
+                .isEqualTo("2.25.4566962601679812942663893590391753033");
+        String jwt = org.bouncycastle.asn1.DERUTF8String.getInstance(statement.getObjectAt(1)).getString();
+        var firstCert = org.bouncycastle.asn1.x509.Certificate.getInstance(
+                org.bouncycastle.asn1.ASN1Sequence.getInstance(bundle.getObjectAt(1)).getObjectAt(0));
+        assertThat(firstCert.getEncoded()).isEqualTo(d.idevid().getEncoded());
+        // The JWT's claims, read as plain JSON.
+        var claims = Json.parse(new String(java.util.Base64.getUrlDecoder().decode(jwt.split("\\.")[1]),
+                StandardCharsets.UTF_8));
+        assertThat(claims.get("sub").asText()).isEqualTo(d.id());
+        assertThat(claims.get("spki_sha256").asText()).isEqualTo(TestPki.spkiSha256(keys.getPublic()));
+        assertThat(claims.get("eat_nonce").asText()).isEqualTo("bm9uY2Utbm9uY2Utbm9uY2U");
+        assertThat(claims.get("measurements").get(0).get(0).asInt()).isEqualTo(296);
+    }
+
     // ---- good evidence --------------------------------------------------------------------------
 
     @Test
@@ -174,6 +206,17 @@ class AttestationIT {
         assertThat(Json.field(h, "items[0].signer")).contains("CN=" + d.id());
         String device = ok(server.api("GET", "/api/v1/devices/" + d.id(), null));
         assertThat(Json.field(device, "attestation")).isEqualTo("affirming");
+    }
+
+    @Test
+    void an_ed25519_factory_identity_signs_evidence_too() {
+        String id = "attested-" + COUNTER.incrementAndGet();
+        server.registerDevice(id, "attested");
+        KeyPair idevidKeys = TestPki.ed25519();
+        Device d = new Device(id, idevidKeys, maker.issue("CN=" + id, idevidKeys, Duration.ofDays(365)));
+        HttpResponse<String> r = enroll(d.csr(TestPki.p256(), nonce(), good()));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(latest(id, "result")).isEqualTo("affirming");
     }
 
     @Test
@@ -624,6 +667,57 @@ class AttestationIT {
             assertThat(status(issued)).as(issued.text()).isEqualTo("2.04");
         }
         assertThat(latest(d.id(), "result")).isEqualTo("affirming");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void nonce_requests_beyond_the_rate_are_told_when_to_come_back(Door door) throws Exception {
+        Thread.sleep(1_100); // a fresh second of nonces
+        String deviceId = device("attested").id();
+        X509Certificate root = server.caChain().get(server.caChain().size() - 1);
+        try (CoapsTestClient coap = CoapsTestClient.to(server).timeout(Duration.ofSeconds(10)).build();
+             MqttTestClient mqtt = door == Door.MQTT
+                     ? MqttTestClient.tls(server.mqttsPort(), root, deviceId, deviceId, null, null) : null) {
+            if (mqtt != null) {
+                assertThat(mqtt.subscribe(MqttTopics.deviceResponses(deviceId))).isEqualTo(1);
+            }
+            for (int i = 0; i < NONCE_RATE * 5; i++) {
+                switch (door) {
+                    case HTTPS -> {
+                        HttpResponse<String> r = server.send(server.client(),
+                                HttpRequest.newBuilder(server.uri("/.well-known/est/nonce")).build());
+                        if (r.statusCode() != 200) {
+                            assertThat(r.statusCode()).isEqualTo(503);
+                            assertThat(r.headers().firstValue("Retry-After")).contains("1");
+                            assertThat(r.headers().firstValue("Fleetkey-Error")).contains("UNAVAILABLE");
+                            assertThat(r.body()).contains("nonces a second");
+                            return;
+                        }
+                    }
+                    case COAPS -> {
+                        CoapResponse r = coap.get("/.well-known/est/nonce", 50);
+                        if (r.getCode() != ResponseCode.CONTENT) {
+                            assertThat(r.getCode()).isEqualTo(ResponseCode.SERVICE_UNAVAILABLE);
+                            assertThat(r.getOptions().getMaxAge()).isEqualTo(1L);
+                            assertThat(r.getResponseText()).startsWith("UNAVAILABLE");
+                            return;
+                        }
+                    }
+                    default -> {
+                        MqttTestClient.Received r = ask(mqtt, deviceId, "nonce", new byte[0]);
+                        if (!status(r).equals("2.05")) {
+                            assertThat(status(r)).isEqualTo("5.03");
+                            assertThat(Json.field(r.text(), "code")).isEqualTo("UNAVAILABLE");
+                            assertThat(Json.field(r.text(), "retryAfter")).isEqualTo("1");
+                            return;
+                        }
+                    }
+                }
+            }
+            throw new AssertionError(NONCE_RATE * 5 + " nonce requests over " + door + " were all served");
+        } finally {
+            Thread.sleep(1_100); // leave the next test a fresh second
+        }
     }
 
     private static MqttTestClient.Received ask(MqttTestClient device, String id, String operation, byte[] payload)

@@ -169,7 +169,8 @@ public class IssuanceBenchmark {
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
                 new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)),
                 nonces = new io.fleetkey.server.enrollment.FreshnessNonces(
-                        new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10)),
+                        new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10),
+                        Integer.MAX_VALUE),
                 history);
         fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
                 profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { }, history);

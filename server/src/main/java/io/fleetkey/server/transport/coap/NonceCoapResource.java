@@ -8,6 +8,7 @@ import io.micronaut.json.JsonMapper;
 import org.eclipse.californium.core.CoapResource;
 import org.eclipse.californium.core.coap.CoAP.ResponseCode;
 import org.eclipse.californium.core.coap.MediaTypeRegistry;
+import org.eclipse.californium.core.coap.Response;
 import org.eclipse.californium.core.server.resources.CoapExchange;
 
 /**
@@ -47,6 +48,13 @@ final class NonceCoapResource extends CoapResource {
         try {
             FreshnessNonces.Issued issued = nonces.issue(null);
             exchange.respond(ResponseCode.CONTENT, json.writeValueAsBytes(issued.body()), MediaTypeRegistry.APPLICATION_JSON);
+        } catch (FreshnessNonces.TooManyNonces e) {
+            // RFC 9148 §5: 5.03 with Max-Age says when to ask again.
+            Response response = new Response(ResponseCode.SERVICE_UNAVAILABLE);
+            response.getOptions().setMaxAge(FreshnessNonces.RETRY_AFTER.toSeconds())
+                    .setContentFormat(MediaTypeRegistry.TEXT_PLAIN);
+            response.setPayload("UNAVAILABLE: " + e.getMessage());
+            exchange.respond(response);
         } catch (IOException | RuntimeException e) {
             exchange.respond(ResponseCode.SERVICE_UNAVAILABLE, "no nonce can be issued now; retry later",
                     MediaTypeRegistry.TEXT_PLAIN);

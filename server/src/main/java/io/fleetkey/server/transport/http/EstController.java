@@ -72,8 +72,14 @@ public class EstController {
 
     @Operation(summary = "A freshness nonce for the device statement in a CSR (draft-ietf-lamps-attestation-freshness)")
     @Get(uris = {"/nonce", "/{label}/nonce"}, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
-    public HttpResponse<byte[]> nonce(@Nullable String label) throws java.io.IOException {
-        FreshnessNonces.Issued issued = nonces.issue(null);
+    public HttpResponse<?> nonce(@Nullable String label) throws java.io.IOException {
+        FreshnessNonces.Issued issued;
+        try {
+            issued = nonces.issue(null);
+        } catch (FreshnessNonces.TooManyNonces e) {
+            return refused(FailureCode.UNAVAILABLE, e.getMessage())
+                    .header(HttpHeaders.RETRY_AFTER, Long.toString(FreshnessNonces.RETRY_AFTER.toSeconds()));
+        }
         // Written here: the JSON codec does not claim the draft's +json media type.
         return HttpResponse.ok(json.writeValueAsBytes(issued.body())).contentType(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
                 .header(HttpHeaders.CACHE_CONTROL, "no-store");

@@ -106,7 +106,15 @@ final class MqttEstHandler {
         if (wrong.isPresent()) {
             return wrong.get();
         }
-        FreshnessNonces.Issued issued = nonces.issue(null);
+        FreshnessNonces.Issued issued;
+        try {
+            issued = nonces.issue(null);
+        } catch (FreshnessNonces.TooManyNonces e) {
+            Map<String, Object> body = body(EstCoapStatus.SERVICE_UNAVAILABLE, FailureCode.UNAVAILABLE.name(),
+                    e.getMessage());
+            body.put("retryAfter", FreshnessNonces.RETRY_AFTER.toSeconds());
+            return new MqttReply(EstCoapStatus.SERVICE_UNAVAILABLE, encode(body), JSON);
+        }
         return new MqttReply(EstCoapStatus.CONTENT, encode(issued.body()), EstMediaTypes.ATTESTATION_FRESHNESS_JSON);
     }
 
