@@ -158,6 +158,7 @@ public final class DeviceAgent implements AutoCloseable {
                     + "stops renewing. A fleet manager has to register a replacement.", deviceId(), why);
         }
         state = State.REVOKED;
+        forgetTlsSessions();
         lastProblem = "revoked: " + why;
         nextAttempt = null;
         cancelPending();
@@ -184,6 +185,20 @@ public final class DeviceAgent implements AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+    }
+
+    /**
+     * A resumed TLS session skips client authentication and would keep showing the old
+     * certificate: drop the cached ones so the next connection presents the current identity.
+     */
+    private void forgetTlsSessions() {
+        javax.net.ssl.SSLSessionContext sessions = sslContext.getClientSessionContext();
+        for (var ids = sessions.getIds(); ids.hasMoreElements(); ) {
+            javax.net.ssl.SSLSession session = sessions.getSession(ids.nextElement());
+            if (session != null) {
+                session.invalidate();
+            }
+        }
     }
 
     private void scheduleAt(Instant when) {
@@ -213,6 +228,7 @@ public final class DeviceAgent implements AutoCloseable {
                     return; // told of the revocation while the request was out
                 }
                 current = renewed;
+                forgetTlsSessions();
                 state = State.ENROLLED;
                 failures = 0;
                 lastProblem = null;

@@ -194,6 +194,26 @@ public final class TestPki {
             return TestPki.certificate(subject, subjectKeys, this, false, validity);
         }
 
+        /** Issues a TLS server certificate for this DNS name (SAN, serverAuth) under this CA. */
+        public X509Certificate issueServer(String subject, KeyPair subjectKeys, Duration validity, String dnsName) {
+            try {
+                Instant now = Instant.now();
+                JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                        X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+                        new BigInteger(64, RANDOM).add(BigInteger.ONE), Date.from(now.minusSeconds(60)),
+                        Date.from(now.plus(validity)), new X500Name(subject), subjectKeys.getPublic());
+                b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+                b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+                b.addExtension(Extension.extendedKeyUsage, false, new org.bouncycastle.asn1.x509.ExtendedKeyUsage(
+                        org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth));
+                b.addExtension(Extension.subjectAlternativeName, false,
+                        new GeneralNames(new GeneralName(GeneralName.dNSName, dnsName)));
+                return new JcaX509CertificateConverter().getCertificate(b.build(signer(keys.getPrivate())));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
         /** A PEM CRL of this CA listing these certificates as revoked (keyCompromise), valid for a day. */
         public String crlPem(X509Certificate... revoked) {
             try {
