@@ -49,7 +49,8 @@ public final class ApiViews {
     }
 
     @Serdeable
-    public record DigestView(String component, String sha256, Instant addedAt, @Nullable String note) {
+    public record DigestView(String component, String sha256, Instant addedAt, @Nullable String note,
+                             @Nullable Instant withdrawnAt) {
     }
 
     /** A group's attestation policy and reference values; enum values in lower case. */
@@ -60,7 +61,7 @@ public final class ApiViews {
         static AttestationView of(AttestationPolicy p) {
             return new AttestationView(lower(p.mode()), lower(p.onWarning()), p.requireNonce(), p.restrictedProfile(),
                     p.allowedModels(), p.minimumVersion(), p.debugAllowed(), p.allowedDigests().stream()
-                    .map(d -> new DigestView(d.component(), d.sha256(), d.addedAt(), d.note())).toList());
+                    .map(d -> new DigestView(d.component(), d.sha256(), d.addedAt(), d.note(), d.withdrawnAt())).toList());
         }
     }
 

@@ -56,9 +56,13 @@ final class Appraiser {
                 }
             }
         }
+        // Every component with a digest on record is checked, even when all its digests are withdrawn.
         Map<String, Set<String>> allowed = new LinkedHashMap<>();
         for (AttestationPolicy.AllowedDigest d : policy.allowedDigests()) {
-            allowed.computeIfAbsent(d.component(), c -> new LinkedHashSet<>()).add(d.sha256());
+            Set<String> digests = allowed.computeIfAbsent(d.component(), c -> new LinkedHashSet<>());
+            if (d.allowed()) {
+                digests.add(d.sha256());
+            }
         }
         for (Map.Entry<String, Set<String>> component : allowed.entrySet()) {
             List<Evidence.Measurement> measured = evidence.measurements().stream()
@@ -82,8 +86,9 @@ final class Appraiser {
     }
 
     /**
-     * Compares dotted numeric versions ({@code 2.4.10 > 2.4.9}); a pre-release or build suffix
-     * after '-' or '+' is ignored, missing parts count as 0.
+     * Compares dotted numeric versions ({@code 2.4.10 > 2.4.9}), missing parts counting as 0; a
+     * pre-release ({@code 2.5.0-rc1}) comes before its release, as in SemVer; build metadata
+     * after '+' is ignored.
      *
      * @return negative, zero or positive; {@link Integer#MIN_VALUE} when either is not numeric
      */
@@ -100,7 +105,13 @@ final class Appraiser {
                 return p < q ? -1 : 1;
             }
         }
-        return 0;
+        boolean aPre = preRelease(a);
+        boolean bPre = preRelease(b);
+        return aPre == bPre ? 0 : aPre ? -1 : 1;
+    }
+
+    private static boolean preRelease(String version) {
+        return version.split("\\+", 2)[0].contains("-");
     }
 
     private static long[] parts(String version) {

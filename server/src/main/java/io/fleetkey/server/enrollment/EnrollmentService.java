@@ -593,10 +593,14 @@ public final class EnrollmentService {
         }
         Instant now = clock.instant();
         if (statement == null || (policy.requireNonce() && statement.nonce() == null)) {
-            if (statement == null && policy.mode() == AttestationPolicy.Mode.OPTIONAL) {
+            boolean flagged = device.attestation() == AttestationResult.CONTRAINDICATED;
+            if (statement == null && policy.mode() == AttestationPolicy.Mode.OPTIONAL && !flagged) {
                 return GO;
             }
-            String reason = statement == null
+            String reason = statement == null && flagged && policy.mode() == AttestationPolicy.Mode.OPTIONAL
+                    ? "device '" + device.deviceId() + "' last showed contraindicated evidence, so group '"
+                            + group.name() + "' requires evidence from it again: put a device statement (EAT) in the CSR"
+                    : statement == null
                     ? "group '" + group.name() + "' requires evidence: put a device statement (EAT) signed by the "
                             + "device's factory identity or current certificate in the CSR's attestation attribute"
                     : "group '" + group.name() + "' requires a fresh nonce in the evidence (eat_nonce): get one from "
@@ -652,8 +656,13 @@ public final class EnrollmentService {
                 csr.publicKey(), profile.validity(), profile.extendedKeyUsages(), csr.dnsNames(), List.of());
         for (int attempt = 0; ; attempt++) {
             try {
-                EnrollmentResult result = transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf,
-                        tokenSha256, authenticatedBy, renewal, attested.appraisal(), nonce));
+                EnrollmentResult result;
+                try {
+                    result = transactions.inTransaction(() -> signAndRecord(csr, device, profile, leaf,
+                            tokenSha256, authenticatedBy, renewal, attested.appraisal(), nonce));
+                } catch (RolledBack e) {
+                    result = e.refused;
+                }
                 if (result instanceof Refused r && r.code() == FailureCode.TOKEN_USED) {
                     // A concurrent request spent the token first; if it was this same CSR, answer as a retry.
                     return tokens.find(device.deviceId()).map(EnrollmentToken::usedSerial).flatMap(certificates::find)
@@ -670,7 +679,18 @@ public final class EnrollmentService {
         }
     }
 
-    /** Runs inside one transaction: nothing leaves unless all of it commits. */
+    /** A refusal decided inside the issuing transaction: thrown so that nothing of it is kept (no spent nonce). */
+    private static final class RolledBack extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient Refused refused;
+
+        RolledBack(Refused refused) {
+            super(refused.reason(), null, false, false);
+            this.refused = refused;
+        }
+    }
+
+    /** Runs inside one transaction: nothing leaves unless all of it commits, and a refusal keeps nothing. */
     private EnrollmentResult signAndRecord(ParsedCsr csr, Device device, CertificateProfile profile,
                                            CertificateAuthority.LeafRequest leaf, String tokenSha256,
                                            String authenticatedBy, boolean renewal, AttestationRecord appraisal,
@@ -682,17 +702,22 @@ public final class EnrollmentService {
             // Before anything is written: a nonce a concurrent request spent first refuses this one.
             Optional<String> stale = nonces.spend(nonce, csr.publicKeySha256());
             if (stale.isPresent()) {
-                return new Refused(FailureCode.STALE_EVIDENCE, stale.get());
+                throw new RolledBack(new Refused(FailureCode.STALE_EVIDENCE, stale.get()));
             }
         }
         // First, and always: this takes the device row's lock, so a revocation either waits for this
         // commit and revokes the new certificate too, or has committed and the issuance stops here.
         if (!devices.updateStatus(device.deviceId(), DeviceStatus.ENROLLED)) {
-            return revokedRefusal(device.deviceId());
+            throw new RolledBack(revokedRefusal(device.deviceId()));
         }
         if (tokenSha256 != null && !tokens.spend(device.deviceId(), tokenSha256, now, serialHex)) {
-            return new Refused(FailureCode.TOKEN_USED, "the enrollment token of device '" + device.deviceId()
-                    + "' was used by a concurrent request");
+            throw new RolledBack(new Refused(FailureCode.TOKEN_USED, "the enrollment token of device '"
+                    + device.deviceId() + "' was used by a concurrent request"));
+        }
+        if (device.approvedKeySha256() != null || device.pendingKeySha256() != null) {
+            // An approval is good for the request it was given for, not for every later warning with that key.
+            devices.setApprovedKey(device.deviceId(), null);
+            devices.setPendingKey(device.deviceId(), null);
         }
         X509Certificate certificate = authority.issue(leaf, serial, now);
         certificates.insert(new IssuedCertificate(serialHex, device.deviceId(),

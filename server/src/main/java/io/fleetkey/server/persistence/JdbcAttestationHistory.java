@@ -55,11 +55,13 @@ public final class JdbcAttestationHistory implements AttestationHistory {
                 ps.executeUpdate();
             }
             if (r.result() != AttestationResult.UNVERIFIED) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "UPDATE devices SET attestation_result = ?, attested_at = ? WHERE device_id = ?")) {
+                // A slower, older request must not overwrite a newer result.
+                try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET attestation_result = ?, "
+                        + "attested_at = ? WHERE device_id = ? AND (attested_at IS NULL OR attested_at <= ?)")) {
                     ps.setString(1, r.result().name());
                     Sql.setInstant(ps, 2, r.appraisedAt());
                     ps.setString(3, r.deviceId());
+                    Sql.setInstant(ps, 4, r.appraisedAt());
                     ps.executeUpdate();
                 }
             }

@@ -100,14 +100,27 @@ public final class JdbcGroupRepository implements GroupRepository {
     @Override
     public boolean addDigest(String group, AttestationPolicy.AllowedDigest digest) {
         return tx.inTransaction(() -> tx.withConnection(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM group_allowed_digests "
+            try (PreparedStatement ps = c.prepareStatement("SELECT withdrawn_at FROM group_allowed_digests "
                     + "WHERE group_name = ? AND component = ? AND sha256 = ?")) {
                 ps.setString(1, group);
                 ps.setString(2, digest.component());
                 ps.setString(3, digest.sha256());
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
-                        return false;
+                        if (Sql.getInstant(rs, "withdrawn_at") == null) {
+                            return false;
+                        }
+                        // Allowed again: a new addition, with its own time and note.
+                        try (PreparedStatement up = c.prepareStatement("UPDATE group_allowed_digests SET withdrawn_at = "
+                                + "NULL, added_at = ?, note = ? WHERE group_name = ? AND component = ? AND sha256 = ?")) {
+                            Sql.setInstant(up, 1, digest.addedAt());
+                            up.setString(2, digest.note());
+                            up.setString(3, group);
+                            up.setString(4, digest.component());
+                            up.setString(5, digest.sha256());
+                            up.executeUpdate();
+                        }
+                        return true;
                     }
                 }
             }
@@ -117,13 +130,14 @@ public final class JdbcGroupRepository implements GroupRepository {
     }
 
     @Override
-    public boolean removeDigest(String group, String component, String sha256) {
+    public boolean withdrawDigest(String group, String component, String sha256, java.time.Instant at) {
         return tx.withConnection(c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM group_allowed_digests "
-                    + "WHERE group_name = ? AND component = ? AND sha256 = ?")) {
-                ps.setString(1, group);
-                ps.setString(2, component);
-                ps.setString(3, sha256);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE group_allowed_digests SET withdrawn_at = ? "
+                    + "WHERE group_name = ? AND component = ? AND sha256 = ? AND withdrawn_at IS NULL")) {
+                Sql.setInstant(ps, 1, at);
+                ps.setString(2, group);
+                ps.setString(3, component);
+                ps.setString(4, sha256);
                 return ps.executeUpdate() == 1;
             }
         });
@@ -294,13 +308,13 @@ public final class JdbcGroupRepository implements GroupRepository {
             }
         }
         List<AttestationPolicy.AllowedDigest> digests = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT component, sha256, added_at, note "
+        try (PreparedStatement ps = c.prepareStatement("SELECT component, sha256, added_at, note, withdrawn_at "
                 + "FROM group_allowed_digests WHERE group_name = ? ORDER BY component, added_at, sha256")) {
             ps.setString(1, name);
             try (ResultSet dr = ps.executeQuery()) {
                 while (dr.next()) {
                     digests.add(new AttestationPolicy.AllowedDigest(dr.getString(1), dr.getString(2),
-                            Sql.getInstant(dr, "added_at"), dr.getString(4)));
+                            Sql.getInstant(dr, "added_at"), dr.getString(4), Sql.getInstant(dr, "withdrawn_at")));
                 }
             }
         }

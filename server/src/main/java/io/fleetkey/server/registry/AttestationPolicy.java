@@ -13,7 +13,7 @@ import java.util.List;
  * @param allowedModels     hardware models of the group ({@code hwmodel}); empty means any
  * @param minimumVersion    the lowest software version accepted ({@code swversion}); null means any
  * @param debugAllowed      whether a device may report open debug interfaces ({@code dbgstat} enabled)
- * @param allowedDigests    the allowed SHA-256 digests per measured component
+ * @param allowedDigests    the SHA-256 digests per measured component, allowed or withdrawn
  */
 public record AttestationPolicy(Mode mode, OnWarning onWarning, boolean requireNonce, String restrictedProfile,
                                 List<String> allowedModels, String minimumVersion, boolean debugAllowed,
@@ -45,8 +45,18 @@ public record AttestationPolicy(Mode mode, OnWarning onWarning, boolean requireN
         RESTRICT
     }
 
-    /** One allowed digest of a named component, with when and why it was added. */
-    public record AllowedDigest(String component, String sha256, Instant addedAt, String note) {
+    /**
+     * One reference digest of a named component, with when and why it was added; once withdrawn
+     * it no longer passes, but its component stays checked.
+     */
+    public record AllowedDigest(String component, String sha256, Instant addedAt, String note, Instant withdrawnAt) {
+        public AllowedDigest(String component, String sha256, Instant addedAt, String note) {
+            this(component, sha256, addedAt, note, null);
+        }
+
+        public boolean allowed() {
+            return withdrawnAt == null;
+        }
     }
 
     public AttestationPolicy withDigests(List<AllowedDigest> digests) {

@@ -205,17 +205,17 @@ public final class FleetService {
 
     /**
      * Withdraws an allowed digest: devices still reporting it fail their next enrollment or
-     * renewal as contraindicated.
+     * renewal as contraindicated, also when it was the component's last allowed digest.
      */
     public EnrollmentGroup removeDigest(String name, String component, String sha256, String actor) {
         group(name);
         String digest = checkedDigest(component, sha256);
         transactions.inTransaction(() -> {
-            if (!groups.removeDigest(name, component, digest)) {
+            if (!groups.withdrawDigest(name, component, digest, clock.instant().truncatedTo(ChronoUnit.MICROS))) {
                 throw new FleetException(FleetException.Kind.NOT_FOUND, "group '" + name + "' does not allow digest "
                         + digest + " for component '" + component + "'");
             }
-            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.removed", null, "group " + name
+            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.withdrawn", null, "group " + name
                     + ", component " + component + ", sha256 " + digest));
             return null;
         });

@@ -18,11 +18,11 @@ public interface GroupRepository {
      */
     void update(EnrollmentGroup group);
 
-    /** @return false if the group already allows this digest for this component */
+    /** Allows a digest, or allows a withdrawn one again. @return false if the group already allows it */
     boolean addDigest(String group, AttestationPolicy.AllowedDigest digest);
 
-    /** @return false if the group did not allow it */
-    boolean removeDigest(String group, String component, String sha256);
+    /** Withdraws an allowed digest; it stays on record. @return false if the group did not allow it */
+    boolean withdrawDigest(String group, String component, String sha256, java.time.Instant at);
 
     List<EnrollmentGroup> list();
 

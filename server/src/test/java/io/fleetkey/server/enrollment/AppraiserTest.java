@@ -70,7 +70,9 @@ class AppraiserTest {
     void versions_compare_by_number_not_by_text() {
         assertThat(Appraiser.compareVersions("2.4.10", "2.4.9")).isPositive();
         assertThat(Appraiser.compareVersions("2.4", "2.4.0")).isZero();
-        assertThat(Appraiser.compareVersions("2.4.0-rc1", "2.4.0")).isZero();
+        assertThat(Appraiser.compareVersions("2.4.0-rc1", "2.4.0")).isNegative();
+        assertThat(Appraiser.compareVersions("2.4.1-rc1", "2.4.0")).isPositive();
+        assertThat(Appraiser.compareVersions("2.4.0+build.7", "2.4.0")).isZero();
         assertThat(Appraiser.compareVersions("10.0", "9.9.9")).isPositive();
         assertThat(Appraiser.compareVersions("v2", "2")).isEqualTo(Integer.MIN_VALUE);
     }

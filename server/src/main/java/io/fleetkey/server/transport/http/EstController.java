@@ -73,9 +73,55 @@ public class EstController {
     @Operation(summary = "A freshness nonce for the device statement in a CSR (draft-ietf-lamps-attestation-freshness)")
     @Get(uris = {"/nonce", "/{label}/nonce"}, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
     public HttpResponse<?> nonce(@Nullable String label) throws java.io.IOException {
+        return nonceOf(null);
+    }
+
+    /**
+     * The draft's POST form: a JSON {@code {"len": 8..55}} asks for a nonce of that many bytes.
+     * {@code type}/{@code reqInfo} name attestation types, of which this server defines none. The
+     * draft answers a bad request with 400 and no body; the reason travels in Fleetkey-Reason.
+     */
+    @Operation(summary = "A freshness nonce of a requested length (draft-ietf-lamps-attestation-freshness, POST)")
+    @Post(uris = {"/nonce", "/{label}/nonce"}, consumes = MediaType.ALL, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
+    public HttpResponse<?> nonceRequest(@Nullable String label, @Nullable @Body byte[] body) throws java.io.IOException {
+        Integer length = null;
+        if (body != null && body.length > 0) {
+            io.micronaut.json.tree.JsonNode request;
+            try {
+                request = json.readValue(body, io.micronaut.json.tree.JsonNode.class);
+            } catch (java.io.IOException | RuntimeException e) {
+                return badNonceRequest("the body is not JSON");
+            }
+            if (request == null || !request.isObject()) {
+                return badNonceRequest("the body must be a JSON object such as {\"len\": 32}");
+            }
+            if (request.get("type") != null || request.get("reqInfo") != null) {
+                return badNonceRequest("this server defines no attestation nonce types; leave out type and reqInfo");
+            }
+            io.micronaut.json.tree.JsonNode len = request.get("len");
+            if (len != null) {
+                if (!len.isNumber() || len.getNumberValue().doubleValue() != len.getIntValue()) {
+                    return badNonceRequest("len must be a whole number of bytes");
+                }
+                length = len.getIntValue();
+                Optional<String> problem = FreshnessNonces.lengthProblem(length);
+                if (problem.isPresent()) {
+                    return badNonceRequest(problem.get());
+                }
+            }
+        }
+        return nonceOf(length);
+    }
+
+    private static HttpResponse<?> badNonceRequest(String reason) {
+        return HttpResponse.status(HttpStatus.BAD_REQUEST).header("Fleetkey-Error", FailureCode.MALFORMED_REQUEST.name())
+                .header("Fleetkey-Reason", reason);
+    }
+
+    private HttpResponse<?> nonceOf(Integer length) throws java.io.IOException {
         FreshnessNonces.Issued issued;
         try {
-            issued = nonces.issue(null);
+            issued = nonces.issue(length);
         } catch (FreshnessNonces.TooManyNonces e) {
             return refused(FailureCode.UNAVAILABLE, e.getMessage())
                     .header(HttpHeaders.RETRY_AFTER, Long.toString(FreshnessNonces.RETRY_AFTER.toSeconds()));

@@ -33,6 +33,18 @@ public class EstRequestFilter {
             return null;
         }
         Optional<MediaType> type = request.getContentType();
+        // The nonce request of draft-ietf-lamps-attestation-freshness is JSON; every other EST post is a CSR.
+        String expected = request.getPath().endsWith("/nonce") ? EstMediaTypes.ATTESTATION_FRESHNESS_JSON
+                : EstMediaTypes.PKCS10;
+        if (expected.equals(EstMediaTypes.ATTESTATION_FRESHNESS_JSON) && (type.isEmpty()
+                || !expected.equals(type.get().getName().toLowerCase(Locale.ROOT)))) {
+            return EstController.refused(FailureCode.UNSUPPORTED_MEDIA_TYPE, "send the nonce request as Content-Type "
+                    + expected + "; got " + type.map(MediaType::toString).orElse("none"));
+        }
+        if (expected.equals(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)) {
+            return request.getContentLength() > 4096 ? EstController.refused(FailureCode.PAYLOAD_TOO_LARGE,
+                    "a nonce request is a small JSON object; at most 4096 bytes are accepted") : null;
+        }
         if (type.isEmpty() || !EstMediaTypes.PKCS10.equals(type.get().getName().toLowerCase(Locale.ROOT))) {
             return EstController.refused(FailureCode.UNSUPPORTED_MEDIA_TYPE, "send the CSR as Content-Type "
                     + EstMediaTypes.PKCS10 + " (base64-encoded DER); got " + type.map(MediaType::toString).orElse("none"));

@@ -135,4 +135,29 @@ class FreshnessNonceIT {
         assertThat(late.headers().firstValue("Fleetkey-Error")).contains("STALE_EVIDENCE");
         assertThat(late.body()).contains("unknown or expired");
     }
+
+    private static HttpResponse<String> postNonce(String contentType, String body) {
+        return server.send(server.client(), HttpRequest.newBuilder(server.uri("/.well-known/est/nonce"))
+                .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    @Test
+    void a_post_asks_for_a_nonce_of_a_given_length_as_the_draft_describes() {
+        String type = "application/est-attestation-freshness+json";
+        HttpResponse<String> sixteen = postNonce(type, "{\"len\": 16}");
+        assertThat(sixteen.statusCode()).as(sixteen.body()).isEqualTo(200);
+        assertThat(sixteen.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith(type));
+        assertThat(java.util.Base64.getUrlDecoder().decode(Json.field(sixteen.body(), "nonce"))).hasSize(16);
+        HttpResponse<String> plain = postNonce(type, "{}");
+        assertThat(java.util.Base64.getUrlDecoder().decode(Json.field(plain.body(), "nonce"))).hasSize(32);
+
+        for (String bad : new String[]{"{\"len\": 4}", "{\"len\": 64}", "{\"len\": \"32\"}",
+                "{\"type\": \"1.2.3.4\"}", "[1]", "not json"}) {
+            HttpResponse<String> r = postNonce(type, bad);
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(r.body()).as("the draft's 400 has no body").isEmpty();
+            assertThat(r.headers().firstValue("Fleetkey-Reason")).as(bad).isPresent();
+        }
+        assertThat(postNonce("application/json", "{\"len\": 16}").statusCode()).isEqualTo(415);
+    }
 }
