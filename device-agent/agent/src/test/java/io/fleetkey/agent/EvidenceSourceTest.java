@@ -82,6 +82,40 @@ class EvidenceSourceTest {
     }
 
     @Test
+    void a_50_mb_firmware_image_is_measured_in_a_16_mb_heap() throws Exception {
+        Path image = dir.resolve("firmware.img");
+        MessageDigest expected = MessageDigest.getInstance("SHA-256");
+        byte[] block = new byte[1024 * 1024];
+        Random random = new Random(16);
+        try (OutputStream out = Files.newOutputStream(image)) {
+            for (int i = 0; i < 50; i++) {
+                random.nextBytes(block);
+                expected.update(block);
+                out.write(block);
+            }
+        }
+        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        // A heap smaller than the image: reading it whole would fail with OutOfMemoryError.
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx16m", "-XX:+UseSerialGC", "-cp", classPath, MeasureInSmallHeap.class.getName(), image.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output.trim()).isEqualTo(HexFormat.of().formatHex(expected.digest()));
+    }
+
+    /** Measures the file named by the first argument with {@link EvidenceSource} and prints its digest. */
+    static final class MeasureInSmallHeap {
+        public static void main(String[] args) throws IOException {
+            Evidence evidence = new EvidenceSource(null, null, null, null,
+                    List.of(new EvidenceSource.MeasuredFile("firmware", Path.of(args[0])))).collect();
+            System.out.println(evidence.measurements().get(0).sha256());
+        }
+    }
+
+    @Test
     void a_missing_file_is_named_with_its_component() {
         Path absent = dir.resolve("boot").resolve("firmware.img");
         EvidenceSource source = new EvidenceSource("M-100", null, null, null,
