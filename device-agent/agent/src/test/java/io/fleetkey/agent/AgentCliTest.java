@@ -168,7 +168,8 @@ class AgentCliTest {
         IdentityDirectory directory = new IdentityDirectory(dir);
         var keys = directory.pendingKeyPair();
         EstHttpsClient est = new EstHttpsClient(server.uri(), AgentTls.trusting(pki.caCertificates()));
-        var lost = est.simpleEnroll(KeyFiles.certificationRequest(keys, "dev-1"), "dev-1", TOKEN);
+        var lost = est.simpleEnroll(KeyFiles.certificationRequest(keys, "dev-1",
+                java.util.List.of(KeyFiles.challengePassword(TOKEN))));
         assertThat(pending).exists();
 
         assertThat(enroll()).isEqualTo(AgentCli.OK);
