@@ -52,6 +52,7 @@ public final class EstHttpsClient implements EstTransport {
     public static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(60);
     private static final String CONTENT_TRANSFER_ENCODING = "Content-Transfer-Encoding";
     private static final String FAILURE_CODE_HEADER = "Fleetkey-Error";
+    private static final String REASON_HEADER = "Fleetkey-Reason";
 
     /**
      * @param connect how long to wait for the TCP connection (the TLS handshake counts as request time)
@@ -259,8 +260,12 @@ public final class EstHttpsClient implements EstTransport {
     private static EstException refusal(HttpResponse<byte[]> response) {
         FailureCode code = response.headers().firstValue(FAILURE_CODE_HEADER)
                 .flatMap(EstAnswers::failureCode).orElse(null);
-        return new EstException(response.statusCode(), code,
-                EstAnswers.readable(response.body(), "the server answered HTTP " + response.statusCode() + " without a reason"));
+        // A bare 401 challenge carries its reason in a header and no body (docs/est-https.md).
+        String fallback = response.headers().firstValue(REASON_HEADER)
+                .map(r -> EstAnswers.readable(r.getBytes(StandardCharsets.UTF_8), ""))
+                .filter(r -> !r.isEmpty())
+                .orElse("the server answered HTTP " + response.statusCode() + " without a reason");
+        return new EstException(response.statusCode(), code, EstAnswers.readable(response.body(), fallback));
     }
 
     /** RFC 9110 §10.2.3: delay-seconds or an HTTP-date. */
