@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
@@ -38,7 +39,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The real device agent against the real server, on every door: first boot with a one-time token,
- * renewal with the current certificate, a refused token, and a request held for approval. The
+ * renewal with the current certificate, a refused token, a request held for approval, and the
+ * command line in a 32 MB heap. The
  * agent pins the Fleetkey root alone; everything else it must learn from the server. One server
  * (with the embedded broker, which is slow to start) serves the whole class.
  */
@@ -171,6 +173,46 @@ class AgentDoorsIT {
             assertThat(first.expiry()).isPositive();
             assertThat(est.caCertificates()).contains(root);
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void the_command_line_enrolls_and_renews_in_a_32_mb_heap(Door door) throws Exception {
+        String deviceId = newDeviceId(door);
+        String token = server.registerDevice(deviceId, "agents");
+        Path dir = Files.createTempDirectory("fleetkey-agent-cli-").resolve("identity");
+        List<String> address = switch (door) {
+            case HTTPS -> List.of("--door", "https", "--server", "https://localhost:" + server.port());
+            case COAPS -> List.of("--door", "coaps", "--coap", "coaps://127.0.0.1:" + server.coapsPort());
+            case MQTT -> List.of("--door", "mqtt", "--mqtt", "ssl://localhost:" + server.mqttsPort());
+        };
+        List<String> common = List.of("--ca-cert", server.caChainPem().toString(), "--dir", dir.toString());
+
+        List<String> enroll = new java.util.ArrayList<>(List.of("enroll", "--device-id", deviceId));
+        enroll.addAll(address);
+        enroll.addAll(common);
+        assertThat(agent(enroll, token)).contains("Enrolled device '" + deviceId + "'").doesNotContain(token);
+        List<String> renew = new java.util.ArrayList<>(List.of("renew"));
+        renew.addAll(address);
+        renew.addAll(common);
+        assertThat(agent(renew, token)).contains("Renewed device '" + deviceId + "'");
+    }
+
+    /** Runs the agent's command line in its own JVM with a 32 MB heap; returns its output. */
+    private static String agent(List<String> args, String token) throws Exception {
+        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx32m", "-XX:+UseSerialGC", "-cp", classPath, "io.fleetkey.agent.AgentCli"));
+        command.addAll(args);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("FLEETKEY_ENROLLMENT_TOKEN", token);
+        Process process = builder.start();
+        byte[] output = process.getInputStream().readAllBytes();
+        assertThat(process.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String text = new String(output, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(process.exitValue()).as(text).isZero();
+        return text;
     }
 
     /** PKIX validation with the pinned root as the only anchor: the device's stored chain is enough. */
