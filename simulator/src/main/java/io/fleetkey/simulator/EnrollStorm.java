@@ -76,12 +76,14 @@ final class EnrollStorm {
         byte[][] csrs = new byte[n][];
         IntStream.range(0, n).parallel().forEach(i -> {
             if (System.nanoTime() < deadline) {
-                csrs[i] = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), deviceIds[i]);
+                // The one-time token travels in the CSR's challengePassword, as on every door.
+                csrs[i] = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), deviceIds[i],
+                        tokens[i] == null ? List.of() : List.of(KeyFiles.challengePassword(tokens[i])));
             }
         });
         out.printf(Locale.ROOT, "Prepared %d keys and CSRs in %.1f s%n", n, seconds(System.nanoTime() - prepareStart));
 
-        return storm(new EstHttpsClient(settings.server(), tls, REQUEST_TIMEOUTS), deviceIds, tokens, csrs, deadline);
+        return storm(new EstHttpsClient(settings.server(), tls, REQUEST_TIMEOUTS), deviceIds, csrs, deadline);
     }
 
     /** Device ids unique to this run: GROUP-RUN-000042. */
@@ -110,7 +112,7 @@ final class EnrollStorm {
         return tokens;
     }
 
-    private StormReport storm(EstHttpsClient est, String[] deviceIds, String[] tokens, byte[][] csrs, long deadline)
+    private StormReport storm(EstHttpsClient est, String[] deviceIds, byte[][] csrs, long deadline)
             throws InterruptedException {
         int n = deviceIds.length;
         int threads = settings.concurrency();
@@ -153,7 +155,7 @@ final class EnrollStorm {
                         if (csrs[i] == null) {
                             throw new IllegalStateException("no CSR was prepared in time");
                         }
-                        est.simpleEnroll(csrs[i], deviceIds[i], tokens[i]);
+                        est.simpleEnroll(csrs[i]);
                         latency.recordValue(Math.min(HIGHEST_LATENCY_MICROS, (System.nanoTime() - begin) / 1_000));
                         succeeded.increment();
                     } catch (InterruptedException e) {

@@ -3,6 +3,7 @@ package io.fleetkey.agent;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.net.http.HttpConnectTimeoutException;
@@ -21,7 +22,6 @@ import java.util.Optional;
 import java.util.Set;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLHandshakeException;
 
 import io.fleetkey.agent.Arguments.UsageException;
 import io.fleetkey.protocol.DeviceIds;
@@ -45,7 +45,10 @@ public final class AgentCli {
     static final String TOKEN_ENV = "FLEETKEY_ENROLLMENT_TOKEN";
     static final String DEFAULT_DIR = "fleetkey";
 
+    private static final String DOOR = "--door";
     private static final String SERVER = "--server";
+    private static final String COAP = "--coap";
+    private static final String MQTT = "--mqtt";
     private static final String CA_CERT = "--ca-cert";
     private static final String DEVICE_ID = "--device-id";
     private static final String TOKEN = "--token";
@@ -61,7 +64,10 @@ public final class AgentCli {
               help     show this text
 
             enroll options:
-              --server URL      the Fleetkey server, e.g. https://fleetkey.example.com:8443
+              --door DOOR       how to reach the server: https (default), coaps or mqtt
+              --server URL      the HTTPS door, e.g. https://fleetkey.example.com:8443 (for --door https)
+              --coap URL        the CoAP/DTLS door, e.g. coaps://fleetkey.example.com:5684 (for --door coaps)
+              --mqtt URL        the MQTT broker over TLS, e.g. ssl://fleetkey.example.com:8883 (for --door mqtt)
               --ca-cert FILE    the Fleetkey CA chain (PEM) to trust; the server's data/ca/chain.pem
               --device-id ID    this device's id: 1 to 64 characters from A-Z a-z 0-9 . _ -
               --token TOKEN     the one-time enrollment token; better set %s instead,
@@ -69,15 +75,16 @@ public final class AgentCli {
               --dir DIR         where the key and certificates live (default: ./%s)
 
             renew options:
-              --server URL, --ca-cert FILE, --dir DIR   as for enroll
+              --door, --server, --coap, --mqtt, --ca-cert, --dir   as for enroll
+            Only the address of the chosen door is needed; the others may be given and are ignored.
 
             Files in DIR: device.key (private key, PKCS#8 PEM, mode 0600), device.crt (device
             certificate and its issuing CA), ca.pem (the server's CA certificates). Renewal
             replaces all three at once.
 
-            Exit status: 0 done; 1 refused by the server; 2 usage error; 3 waiting for approval,
-            run the same command again later; 4 server unreachable or TLS failure; 5 local file
-            problem.
+            Exit status: 0 done; 1 refused by the server (or its MQTT broker); 2 usage error;
+            3 waiting for approval, run the same command again later; 4 server unreachable,
+            timeout, or TLS/DTLS failure; 5 local file problem.
             """.formatted(TOKEN_ENV, DEFAULT_DIR);
 
     private final PrintStream out;
@@ -91,6 +98,11 @@ public final class AgentCli {
     }
 
     public static void main(String[] args) {
+        // Californium logs through slf4j-api, and the command line jar carries no binding: what matters reaches
+        // the user as this command's own message. Keep slf4j's note about the missing binding off the terminal.
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
         System.exit(new AgentCli(System.out, System.err, System.getenv()).run(args));
     }
 
@@ -108,8 +120,9 @@ public final class AgentCli {
         }
         try {
             return switch (command) {
-                case "enroll" -> enroll(Arguments.parse(rest, Set.of(SERVER, CA_CERT, DEVICE_ID, TOKEN, DIR), Set.of()));
-                case "renew" -> renew(Arguments.parse(rest, Set.of(SERVER, CA_CERT, DIR), Set.of()));
+                case "enroll" -> enroll(Arguments.parse(rest,
+                        Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DEVICE_ID, TOKEN, DIR), Set.of()));
+                case "renew" -> renew(Arguments.parse(rest, Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DIR), Set.of()));
                 default -> throw new UsageException("unknown command '" + command + "'; use enroll or renew");
             };
         } catch (UsageException e) {
@@ -131,7 +144,8 @@ public final class AgentCli {
     }
 
     private int enroll(Arguments arguments) throws UsageException, Failure, InterruptedException {
-        URI server = server(arguments);
+        Door door = Door.of(arguments);
+        URI server = door.address(arguments);
         Path caFile = Path.of(arguments.required(CA_CERT));
         String deviceId = arguments.required(DEVICE_ID);
         if (!DeviceIds.isValid(deviceId)) {
@@ -148,8 +162,10 @@ public final class AgentCli {
                         + existing.get().deviceId() + "' (certificate " + existing.get().serialHex() + ", valid until "
                         + existing.get().notAfter() + "). Use 'fleetkey-agent renew' to replace it, or another --dir.");
             }
-            EstHttpsClient est = new EstHttpsClient(server, AgentTls.trusting(anchors));
-            DeviceIdentity identity = new DeviceEnroller(est, anchors, directory).enroll(deviceId, token);
+            DeviceIdentity identity;
+            try (EstTransport est = door.transport(server, deviceId, anchors, null)) {
+                identity = new DeviceEnroller(est, anchors, directory).enroll(deviceId, token);
+            }
             out.println("Enrolled device '" + identity.deviceId() + "': certificate " + identity.serialHex()
                     + ", valid until " + identity.notAfter());
             printFiles(directory);
@@ -159,12 +175,13 @@ public final class AgentCli {
         } catch (EnrollmentPendingException e) {
             throw pending(e, deviceId, directory);
         } catch (IOException e) {
-            throw io(e, server, caFile, directory);
+            throw io(e, door, server, caFile, directory);
         }
     }
 
     private int renew(Arguments arguments) throws UsageException, Failure, InterruptedException {
-        URI server = server(arguments);
+        Door door = Door.of(arguments);
+        URI server = door.address(arguments);
         Path caFile = Path.of(arguments.required(CA_CERT));
         IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
         List<X509Certificate> anchors = trustAnchors(caFile);
@@ -175,8 +192,10 @@ public final class AgentCli {
                     directory.dir() + " holds no identity to renew. Enroll first with 'fleetkey-agent enroll', "
                             + "or point --dir at the directory used then."));
             deviceId = current.deviceId();
-            EstHttpsClient est = new EstHttpsClient(server, AgentTls.trusting(anchors, () -> current));
-            DeviceIdentity renewed = new DeviceEnroller(est, anchors, directory).renew();
+            DeviceIdentity renewed;
+            try (EstTransport est = door.transport(server, deviceId, anchors, current)) {
+                renewed = new DeviceEnroller(est, anchors, directory).renew();
+            }
             out.println("Renewed device '" + renewed.deviceId() + "': certificate " + renewed.serialHex()
                     + " replaces " + current.serialHex() + ", valid until " + renewed.notAfter());
             printFiles(directory);
@@ -186,7 +205,7 @@ public final class AgentCli {
         } catch (EnrollmentPendingException e) {
             throw pending(e, deviceId, directory);
         } catch (IOException e) {
-            throw io(e, server, caFile, directory);
+            throw io(e, door, server, caFile, directory);
         }
     }
 
@@ -196,19 +215,65 @@ public final class AgentCli {
         out.println("  CA certs      " + directory.caFile());
     }
 
-    private static URI server(Arguments arguments) throws UsageException {
-        String text = arguments.required(SERVER);
-        URI uri;
-        try {
-            uri = URI.create(text);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--server '" + text + "' is not a URL; use e.g. https://fleetkey.example.com:8443");
+    /** The three doors of the server and the option that gives each one's address. */
+    enum Door {
+        HTTPS("https", SERVER, "https://fleetkey.example.com:8443", Set.of("https")),
+        COAPS("coaps", COAP, "coaps://fleetkey.example.com:5684", Set.of("coaps")),
+        MQTT("mqtt", AgentCli.MQTT, "ssl://fleetkey.example.com:8883", Set.of("ssl", "mqtts"));
+
+        private final String name;
+        private final String option;
+        private final String example;
+        private final Set<String> schemes;
+
+        Door(String name, String option, String example, Set<String> schemes) {
+            this.name = name;
+            this.option = option;
+            this.example = example;
+            this.schemes = schemes;
         }
-        if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
-            throw new UsageException("--server must be an https URL such as https://fleetkey.example.com:8443; got '"
-                    + text + "'");
+
+        static Door of(Arguments arguments) throws UsageException {
+            String text = arguments.value(DOOR).orElse(HTTPS.name);
+            for (Door door : values()) {
+                if (door.name.equalsIgnoreCase(text)) {
+                    return door;
+                }
+            }
+            throw new UsageException("--door '" + text + "' is not a door; use https, coaps or mqtt");
         }
-        return uri;
+
+        /** This door's address from its option, checked. */
+        URI address(Arguments arguments) throws UsageException {
+            String text = arguments.value(option).orElseThrow(() -> new UsageException("--door " + name + " needs "
+                    + option + " with the address, e.g. " + option + " " + example));
+            URI uri;
+            try {
+                uri = URI.create(text);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(option + " '" + text + "' is not a URL; use e.g. " + example);
+            }
+            if (uri.getScheme() == null || !schemes.contains(uri.getScheme().toLowerCase(java.util.Locale.ROOT))
+                    || uri.getHost() == null) {
+                throw new UsageException(option + " must be a URL such as " + example + "; got '" + text + "'");
+            }
+            return uri;
+        }
+
+        /** A transport to the address, presenting the identity when there is one. */
+        EstTransport transport(URI address, String deviceId, List<X509Certificate> anchors, DeviceIdentity identity)
+                throws IOException {
+            try {
+                return switch (this) {
+                    case HTTPS -> new EstHttpsClient(address, identity == null ? AgentTls.trusting(anchors)
+                            : AgentTls.trusting(anchors, () -> identity));
+                    case COAPS -> new EstCoapsClient(address, anchors, identity);
+                    case MQTT -> new EstMqttClient(address, deviceId, anchors, identity);
+                };
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
     }
 
     private String token(Arguments arguments) throws UsageException {
@@ -266,11 +331,12 @@ public final class AgentCli {
         if (code.isEmpty()) {
             return switch (e.status()) {
                 case 200 -> "the server's answer cannot be used: " + e.reason();
-                case 404 -> "the server has no EST service at that address (HTTP 404); check --server" + said;
-                case 401, 403 -> "the server refused the request (HTTP " + e.status() + ")" + said;
+                case 404 -> "the server has no EST service at that address (" + e.wireStatus() + "); check the "
+                        + "address (--server, --coap or --mqtt)" + said;
+                case 401, 403 -> "the server refused the request (" + e.wireStatus() + ")" + said;
                 default -> e.status() >= 500
-                        ? "the server failed (HTTP " + e.status() + "); try again later" + said
-                        : "the server refused the request (HTTP " + e.status() + ")" + said;
+                        ? "the server failed (" + e.wireStatus() + "); try again later" + said
+                        : "the server refused the request (" + e.wireStatus() + ")" + said;
             };
         }
         return switch (code.get()) {
@@ -302,23 +368,29 @@ public final class AgentCli {
     }
 
     /** Network and TLS failures, with the likely cause and its fix. */
-    private static Failure io(IOException e, URI server, Path caFile, IdentityDirectory directory) {
+    private static Failure io(IOException e, Door door, URI server, Path caFile, IdentityDirectory directory) {
         String host = server.getHost();
+        String option = door.option;
+        if (e instanceof EstMqttClient.BrokerRefusal refusal) {
+            return new Failure(REFUSED, refusal.getMessage() + ". Check --device-id and that a fleet manager "
+                    + "registered the device; a device with a certificate must present a current one");
+        }
         if (e instanceof HttpConnectTimeoutException) {
             return new Failure(UNREACHABLE, "no connection to " + server + " within "
-                    + EstHttpsClient.Timeouts.DEFAULT.connect().toSeconds() + " s; check --server and the network");
+                    + EstHttpsClient.Timeouts.DEFAULT.connect().toSeconds() + " s; check " + option + " and the network");
         }
-        if (e instanceof HttpTimeoutException) {
-            return new Failure(UNREACHABLE, server + " did not answer in time; try again later (" + describe(e) + ")");
+        if (e instanceof HttpTimeoutException || e instanceof SocketTimeoutException) {
+            return new Failure(UNREACHABLE, server + " did not answer in time; check " + option
+                    + " and try again later (" + describe(e) + ")");
         }
         if (hasCause(e, UnresolvedAddressException.class) || hasCause(e, UnknownHostException.class)) {
-            return new Failure(UNREACHABLE, "cannot resolve the host name '" + host + "'; check --server and DNS");
+            return new Failure(UNREACHABLE, "cannot resolve the host name '" + host + "'; check " + option + " and DNS");
         }
         if (e instanceof ConnectException || hasCause(e, ConnectException.class)) {
             return new Failure(UNREACHABLE, "cannot connect to " + server + " (connection refused or unreachable); "
-                    + "check --server and that the server is running");
+                    + "check " + option + " and that the server is running");
         }
-        if (e instanceof SSLHandshakeException || e instanceof SSLException) {
+        if (hasCause(e, SSLException.class)) {
             if (hasCause(e, CertificateExpiredException.class) || hasCause(e, CertificateNotYetValidException.class)) {
                 return new Failure(UNREACHABLE, "the server's TLS certificate is outside its validity period by this "
                         + "device's clock; check the device's date and time (" + describe(e) + ")");
@@ -340,6 +412,11 @@ public final class AgentCli {
         }
         if (e instanceof java.nio.file.FileSystemException) {
             return new Failure(LOCAL_PROBLEM, "file problem: " + describe(e));
+        }
+        if (hasCause(e, CertPathValidatorException.class)) {
+            return new Failure(UNREACHABLE, "the server's certificate does not chain to the CA certificates in "
+                    + "--ca-cert " + caFile + "; use the Fleetkey CA chain of this server (data/ca/chain.pem) ("
+                    + describe(e) + ")");
         }
         return new Failure(UNREACHABLE, "talking to " + server + " failed: " + describe(e));
     }

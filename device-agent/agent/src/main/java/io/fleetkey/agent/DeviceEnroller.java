@@ -10,57 +10,86 @@ import java.security.cert.PKIXBuilderParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509CertSelector;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import io.fleetkey.protocol.DeviceIds;
+import org.bouncycastle.asn1.pkcs.Attribute;
+
 /**
- * The device's enrollment steps over one {@link EstHttpsClient}: fetch the CA certificates,
- * take the pending key, send the CSR, check what comes back, and make it the current identity
- * in the {@link IdentityDirectory}. Blocking; one enrollment at a time per directory (hold
- * {@link IdentityDirectory#lock()}).
+ * The device's enrollment steps over one {@link EstTransport} (HTTPS, CoAP/DTLS or MQTT): fetch
+ * the CA certificates, take the pending key, build and send the CSR, check what comes back, and
+ * make it the current identity in the {@link IdentityDirectory}. Blocking; one enrollment at a
+ * time per directory (hold {@link IdentityDirectory#lock()}).
+ * <p>
+ * Every CSR is built in {@link #certificationRequest}: subject CN = device id, the one-time token
+ * as {@code challengePassword} on first enrollment, then what the {@link CsrAttributeSource}s add.
  */
 public final class DeviceEnroller {
-    private final EstHttpsClient est;
+    private final EstTransport est;
     private final Set<TrustAnchor> anchors;
     private final IdentityDirectory directory;
+    private final List<CsrAttributeSource> attributeSources;
 
     /**
-     * @param est          the client; for {@link #renew()} its TLS context must present the current identity
+     * @param est          the transport; for {@link #renew()} it must present the current identity
+     *                     in its TLS or DTLS handshake
      * @param trustAnchors the explicit trust anchors the issued certificate must chain to
      */
-    public DeviceEnroller(EstHttpsClient est, List<X509Certificate> trustAnchors, IdentityDirectory directory) {
+    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, IdentityDirectory directory) {
+        this(est, trustAnchors, directory, List.of());
+    }
+
+    /**
+     * @param attributeSources add attributes to every CSR after the token, in this order
+     *                         (attestation evidence, a device statement)
+     */
+    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, IdentityDirectory directory,
+                          List<CsrAttributeSource> attributeSources) {
         this.est = Objects.requireNonNull(est, "est");
         this.anchors = trustAnchors.stream().map(c -> new TrustAnchor(c, null)).collect(Collectors.toUnmodifiableSet());
         this.directory = Objects.requireNonNull(directory, "directory");
+        this.attributeSources = List.copyOf(attributeSources);
         if (anchors.isEmpty()) {
             throw new IllegalArgumentException("at least one trust anchor is needed");
         }
     }
 
     /**
-     * First enrollment with a one-time token (RFC 7030 §4.2.1). Retrying after an I/O failure
-     * or a 202 sends the same key again.
+     * First enrollment with a one-time token (RFC 7030 §4.2.1), which travels in the CSR's
+     * {@code challengePassword}. Retrying after an I/O failure or a pending answer sends the same
+     * key again.
      *
-     * @throws IllegalStateException when the directory already holds an identity: renew it instead
+     * @throws IllegalArgumentException when the device id is invalid or the token empty
+     * @throws IllegalStateException    when the directory already holds an identity: renew it instead
      */
     public DeviceIdentity enroll(String deviceId, String token)
             throws EstException, EnrollmentPendingException, IOException, InterruptedException {
+        if (!DeviceIds.isValid(deviceId)) {
+            throw new IllegalArgumentException("invalid device id: use " + DeviceIds.rule());
+        }
+        if (token == null || token.isEmpty()) {
+            throw new IllegalArgumentException("the enrollment token is empty");
+        }
         directory.load().ifPresent(existing -> {
             throw new IllegalStateException(directory.dir() + " already holds the identity of device '"
                     + existing.deviceId() + "' (valid until " + existing.notAfter() + ")");
         });
         List<X509Certificate> cas = est.caCertificates();
         KeyPair keys = directory.pendingKeyPair();
-        X509Certificate certificate = est.simpleEnroll(KeyFiles.certificationRequest(keys, deviceId), deviceId, token);
+        X509Certificate certificate = est.simpleEnroll(
+                certificationRequest(keys, deviceId, Optional.of(token), Optional.empty()));
         check(certificate, keys, deviceId, cas);
         return directory.commit(certificate, cas);
     }
 
     /**
      * Re-enrollment with a new key (RFC 7030 §4.2.2), authenticated by the current certificate
-     * that the client's TLS context presents; the same subject, a fresh key.
+     * that the transport presents; the same subject, a fresh key.
      *
      * @throws IllegalStateException when the directory holds no identity yet: enroll first
      */
@@ -69,9 +98,23 @@ public final class DeviceEnroller {
                 new IllegalStateException(directory.dir() + " holds no identity yet; enroll first"));
         List<X509Certificate> cas = est.caCertificates();
         KeyPair keys = directory.pendingKeyPair();
-        X509Certificate certificate = est.simpleReenroll(KeyFiles.certificationRequest(keys, current.deviceId()));
+        X509Certificate certificate = est.simpleReenroll(
+                certificationRequest(keys, current.deviceId(), Optional.empty(), Optional.of(current)));
         check(certificate, keys, current.deviceId(), cas);
         return directory.commit(certificate, cas);
+    }
+
+    /** The one place a CSR is built: CN, the token if any, then the sources' attributes. */
+    private byte[] certificationRequest(KeyPair keys, String deviceId, Optional<String> token,
+                                        Optional<DeviceIdentity> current)
+            throws EstException, IOException, InterruptedException {
+        List<Attribute> attributes = new ArrayList<>();
+        token.ifPresent(t -> attributes.add(KeyFiles.challengePassword(t)));
+        CsrAttributeSource.Request request = new CsrAttributeSource.Request(deviceId, keys.getPublic(), current, est);
+        for (CsrAttributeSource source : attributeSources) {
+            attributes.addAll(source.attributes(request));
+        }
+        return KeyFiles.certificationRequest(keys, deviceId, attributes);
     }
 
     /** The server is trusted, but a certificate that cannot serve the device must not replace a working one. */

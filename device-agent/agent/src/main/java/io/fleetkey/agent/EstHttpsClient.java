@@ -16,8 +16,6 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -32,7 +30,6 @@ import javax.net.ssl.SSLContext;
 
 import io.fleetkey.protocol.Base64Body;
 import io.fleetkey.protocol.Certificates;
-import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.protocol.EstMediaTypes;
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
@@ -46,17 +43,16 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * Thread-safe: one instance can serve many concurrent calls and keeps connections alive
  * between them. Every call is bounded by the connect timeout and the request timeout (the
  * whole exchange, body included). Answers larger than {@value #MAX_RESPONSE_BYTES} bytes are
- * refused. The enrollment token is sent only in the {@code Authorization} header and never
- * appears in exceptions.
+ * refused. The enrollment token travels only inside the CSR and never appears in exceptions.
  */
-public final class EstHttpsClient {
+public final class EstHttpsClient implements EstTransport {
     /** Largest answer read; EST answers hold a few certificates. Bounds memory on small devices. */
     public static final int MAX_RESPONSE_BYTES = 256 * 1024;
     /** Used when a 202 carries no usable Retry-After, which RFC 7030 §4.2.3 requires it to. */
     public static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(60);
-    private static final int MAX_REASON_CHARS = 400;
     private static final String CONTENT_TRANSFER_ENCODING = "Content-Transfer-Encoding";
     private static final String FAILURE_CODE_HEADER = "Fleetkey-Error";
+    private static final String REASON_HEADER = "Fleetkey-Reason";
 
     /**
      * @param connect how long to wait for the TCP connection (the TLS handshake counts as request time)
@@ -103,11 +99,22 @@ public final class EstHttpsClient {
         return base;
     }
 
+    @Override
+    public String endpoint() {
+        return base;
+    }
+
+    /** Nothing to release: the JDK 17 HttpClient frees its connections when it is collected. */
+    @Override
+    public void close() {
+    }
+
     /**
      * RFC 7030 §4.1: the CA certificates the server wants clients to trust. The order carries no
      * meaning: a certs-only PKCS#7 holds a SET, and DER sorts it by encoding; build chains by
      * issuer name, as {@link IdentityDirectory} does.
      */
+    @Override
     public List<X509Certificate> caCertificates() throws EstException, IOException, InterruptedException {
         HttpRequest request = newRequest(EstOperation.CA_CERTIFICATES)
                 .header("Accept", EstMediaTypes.PKCS7_MIME)
@@ -120,8 +127,31 @@ public final class EstHttpsClient {
     }
 
     /**
-     * RFC 7030 §4.2.1 simpleenroll, authenticated with HTTP Basic device id and one-time
-     * enrollment token (§3.2.3).
+     * RFC 7030 §4.1 does not define it: the freshness nonce of draft-ietf-lamps-attestation-freshness,
+     * {@code GET /.well-known/est/nonce}, answered with {@code {"nonce", "expiry"}} JSON.
+     */
+    @Override
+    public FreshnessNonce nonce() throws EstException, IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + EstOperation.WELL_KNOWN_PREFIX + "/"
+                        + EstOperation.NONCE)).timeout(timeouts.request())
+                .header("Accept", EstMediaTypes.ATTESTATION_FRESHNESS_JSON + ", application/json")
+                .GET().build();
+        HttpResponse<byte[]> response = exchange(request);
+        if (response.statusCode() != 200) {
+            throw refusal(response);
+        }
+        try {
+            return FreshnessNonce.fromJson(new String(response.body(), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new EstException(200, null, e.getMessage());
+        }
+    }
+
+    /**
+     * RFC 7030 §4.2.1 simpleenroll. A device without a certificate authenticates with the one-time
+     * token in the CSR's PKCS#9 {@code challengePassword} (RFC 2985 §5.4.1) over the
+     * server-authenticated TLS session, as on every Fleetkey door; a device with a factory or
+     * current certificate, by the client certificate of the context.
      *
      * @param csrDer DER PKCS#10 request whose CN is the device id
      * @return the issued certificate, the one that certifies the CSR's public key
@@ -129,21 +159,11 @@ public final class EstHttpsClient {
      * @throws EnrollmentPendingException  when the server holds the request (202); send the same CSR later
      * @throws IOException                 when the server cannot be reached, TLS fails, or a timeout passes
      */
-    public X509Certificate simpleEnroll(byte[] csrDer, String deviceId, String token)
+    @Override
+    public X509Certificate simpleEnroll(byte[] csrDer)
             throws EstException, EnrollmentPendingException, IOException, InterruptedException {
-        if (!DeviceIds.isValid(deviceId)) {
-            throw new IllegalArgumentException("invalid device id: use " + DeviceIds.rule());
-        }
-        if (token == null || token.isEmpty()) {
-            throw new IllegalArgumentException("the enrollment token is empty");
-        }
-        byte[] requestedKey = publicKeyOf(csrDer);
-        String credentials = Base64.getEncoder().encodeToString(
-                (deviceId + ":" + token).getBytes(StandardCharsets.UTF_8));
-        HttpRequest request = enrollRequest(EstOperation.SIMPLE_ENROLL, csrDer)
-                .header("Authorization", "Basic " + credentials)
-                .build();
-        return issued(requestedKey, exchange(request));
+        byte[] requestedKey = EstAnswers.requestedKey(csrDer);
+        return issued(requestedKey, exchange(enrollRequest(EstOperation.SIMPLE_ENROLL, csrDer).build()));
     }
 
     /**
@@ -155,9 +175,10 @@ public final class EstHttpsClient {
      * @throws EnrollmentPendingException when the server holds the request (202)
      * @throws IOException                when the server cannot be reached, TLS fails, or a timeout passes
      */
+    @Override
     public X509Certificate simpleReenroll(byte[] csrDer)
             throws EstException, EnrollmentPendingException, IOException, InterruptedException {
-        byte[] requestedKey = publicKeyOf(csrDer);
+        byte[] requestedKey = EstAnswers.requestedKey(csrDer);
         return issued(requestedKey, exchange(enrollRequest(EstOperation.SIMPLE_REENROLL, csrDer).build()));
     }
 
@@ -202,24 +223,11 @@ public final class EstHttpsClient {
             throws EstException, EnrollmentPendingException {
         if (response.statusCode() == 202) {
             throw new EnrollmentPendingException(retryAfter(response.headers(), Instant.now()),
-                    readable(response.body(), "the request waits for approval"));
+                    EstAnswers.readable(response.body(), "the request waits for approval"));
         }
         List<X509Certificate> certificates = certsOnly(response);
-        // RFC 7030 §4.2.3 answers with the issued certificate alone; pick it by key in case a server adds its CAs.
-        return certificates.stream()
-                .filter(c -> Arrays.equals(c.getPublicKey().getEncoded(), requestedKey))
-                .findFirst()
-                .orElseThrow(() -> new EstException(response.statusCode(), null,
-                        "the server's answer holds no certificate for the requested key"));
-    }
-
-    /** The DER SubjectPublicKeyInfo of the CSR, to find the certificate issued for it. */
-    private static byte[] publicKeyOf(byte[] csrDer) {
-        try {
-            return new PKCS10CertificationRequest(csrDer).getSubjectPublicKeyInfo().getEncoded();
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("the CSR is not a DER PKCS#10 request", e);
-        }
+        return EstAnswers.issuedFor(requestedKey, certificates).orElseThrow(() -> new EstException(
+                response.statusCode(), null, "the server's answer holds no certificate for the requested key"));
     }
 
     /** The certificates of a 200 certs-only answer; anything else becomes an {@link EstException}. */
@@ -230,7 +238,7 @@ public final class EstHttpsClient {
         }
         Optional<String> type = response.headers().firstValue("Content-Type");
         if (type.isPresent() && !type.get().toLowerCase(Locale.ROOT).startsWith(EstMediaTypes.PKCS7_MIME)) {
-            throw new EstException(status, null, "the server answered with Content-Type '" + printable(type.get())
+            throw new EstException(status, null, "the server answered with Content-Type '" + EstAnswers.printable(type.get())
                     + "' instead of " + EstMediaTypes.PKCS7_MIME + "; is this an EST server?");
         }
         try {
@@ -251,17 +259,13 @@ public final class EstHttpsClient {
 
     private static EstException refusal(HttpResponse<byte[]> response) {
         FailureCode code = response.headers().firstValue(FAILURE_CODE_HEADER)
-                .flatMap(EstHttpsClient::failureCode).orElse(null);
-        return new EstException(response.statusCode(), code,
-                readable(response.body(), "the server answered HTTP " + response.statusCode() + " without a reason"));
-    }
-
-    static Optional<FailureCode> failureCode(String header) {
-        try {
-            return Optional.of(FailureCode.valueOf(header.trim()));
-        } catch (IllegalArgumentException e) {
-            return Optional.empty(); // a code newer than this agent: the status and reason still tell the story
-        }
+                .flatMap(EstAnswers::failureCode).orElse(null);
+        // A bare 401 challenge carries its reason in a header and no body (docs/est-https.md).
+        String fallback = response.headers().firstValue(REASON_HEADER)
+                .map(r -> EstAnswers.readable(r.getBytes(StandardCharsets.UTF_8), ""))
+                .filter(r -> !r.isEmpty())
+                .orElse("the server answered HTTP " + response.statusCode() + " without a reason");
+        return new EstException(response.statusCode(), code, EstAnswers.readable(response.body(), fallback));
     }
 
     /** RFC 9110 §10.2.3: delay-seconds or an HTTP-date. */
@@ -281,34 +285,6 @@ public final class EstHttpsClient {
                 return DEFAULT_RETRY_AFTER;
             }
         }
-    }
-
-    /** The server's text as one printable line, shortened; a hostile server cannot drive the terminal. */
-    static String readable(byte[] body, String fallback) {
-        String text = printable(new String(body, 0, Math.min(body.length, MAX_REASON_CHARS * 4), StandardCharsets.UTF_8))
-                .trim();
-        if (text.isEmpty()) {
-            return fallback;
-        }
-        return text.length() > MAX_REASON_CHARS ? text.substring(0, MAX_REASON_CHARS) + "..." : text;
-    }
-
-    private static String printable(String text) {
-        StringBuilder out = new StringBuilder(text.length());
-        boolean space = false;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (Character.isWhitespace(c) || Character.isISOControl(c)) {
-                space = true;
-                continue;
-            }
-            if (space && out.length() > 0) {
-                out.append(' ');
-            }
-            space = false;
-            out.append(c);
-        }
-        return out.toString();
     }
 
     private static String baseOf(URI server) {

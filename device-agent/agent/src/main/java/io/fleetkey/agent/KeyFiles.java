@@ -32,6 +32,10 @@ import java.util.Set;
 
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.protocol.DeviceIds;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -45,6 +49,7 @@ import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
@@ -85,17 +90,41 @@ public final class KeyFiles {
      * (proof of possession, RFC 2986 §3).
      */
     public static byte[] certificationRequest(KeyPair keys, String deviceId) {
+        return certificationRequest(keys, deviceId, List.of());
+    }
+
+    /**
+     * As {@link #certificationRequest(KeyPair, String)}, with attributes added to the request in
+     * the given order: the enrollment token ({@link #challengePassword}), attestation evidence, ...
+     */
+    public static byte[] certificationRequest(KeyPair keys, String deviceId, List<Attribute> attributes) {
         if (!DeviceIds.isValid(deviceId)) {
             throw new IllegalArgumentException("invalid device id: use " + DeviceIds.rule());
         }
         try {
-            PKCS10CertificationRequest csr = new JcaPKCS10CertificationRequestBuilder(
-                    new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build(), keys.getPublic())
+            PKCS10CertificationRequestBuilder builder = new JcaPKCS10CertificationRequestBuilder(
+                    new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build(), keys.getPublic());
+            for (Attribute attribute : attributes) {
+                builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
+            }
+            PKCS10CertificationRequest csr = builder
                     .build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).setProvider(BC).build(keys.getPrivate()));
             return csr.getEncoded();
         } catch (OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot build the certification request", e);
         }
+    }
+
+    /**
+     * The PKCS#9 {@code challengePassword} attribute (RFC 2985 §5.4.1) that carries a one-time
+     * enrollment token in a CSR, the same on every door. A UTF8String, one of the DirectoryString
+     * choices; the CSR is only ever sent over TLS or DTLS that authenticated the server.
+     */
+    public static Attribute challengePassword(String token) {
+        if (token == null || token.isEmpty()) {
+            throw new IllegalArgumentException("the enrollment token is empty");
+        }
+        return new Attribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword, new DERSet(new DERUTF8String(token)));
     }
 
     /**

@@ -168,7 +168,8 @@ class AgentCliTest {
         IdentityDirectory directory = new IdentityDirectory(dir);
         var keys = directory.pendingKeyPair();
         EstHttpsClient est = new EstHttpsClient(server.uri(), AgentTls.trusting(pki.caCertificates()));
-        var lost = est.simpleEnroll(KeyFiles.certificationRequest(keys, "dev-1"), "dev-1", TOKEN);
+        var lost = est.simpleEnroll(KeyFiles.certificationRequest(keys, "dev-1",
+                java.util.List.of(KeyFiles.challengePassword(TOKEN))));
         assertThat(pending).exists();
 
         assertThat(enroll()).isEqualTo(AgentCli.OK);
@@ -202,5 +203,48 @@ class AgentCliTest {
         caFile = tmp.resolve("missing.pem");
         assertThat(enroll()).isEqualTo(AgentCli.LOCAL_PROBLEM);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("no such file", "chain.pem");
+    }
+
+    @Test
+    void an_unknown_door_is_a_usage_error() {
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        assertThat(enroll("--door", "smtp")).isEqualTo(AgentCli.USAGE);
+        assertThat(output()).contains("use https, coaps or mqtt");
+    }
+
+    @Test
+    void a_door_without_its_address_says_which_option_to_give() {
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        assertThat(enroll("--door", "coaps")).isEqualTo(AgentCli.USAGE);
+        assertThat(output()).contains("--door coaps needs --coap");
+        assertThat(enroll("--door", "mqtt", "--mqtt", "tcp://localhost:1883")).isEqualTo(AgentCli.USAGE);
+        assertThat(output()).contains("--mqtt must be a URL such as ssl://");
+    }
+
+    @Test
+    void a_coaps_server_that_does_not_answer_is_unreachable_within_the_timeout() throws Exception {
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        int silentPort;
+        try (java.net.DatagramSocket silent = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            silentPort = silent.getLocalPort(); // bound, never answers: DTLS handshakes go unanswered
+            long start = System.nanoTime();
+            assertThat(run("enroll", "--door", "coaps", "--coap", "coaps://127.0.0.1:" + silentPort, "--ca-cert",
+                    caFile.toString(), "--device-id", "dev-1", "--dir", dir.toString())).isEqualTo(AgentCli.UNREACHABLE);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - start))
+                    .isLessThan(EstCoapsClient.DEFAULT_TIMEOUT.plusSeconds(10));
+        }
+        assertThat(output()).contains("did not answer in time").doesNotContain(TOKEN);
+    }
+
+    @Test
+    void an_mqtt_broker_that_cannot_be_reached_is_unreachable() throws Exception {
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        assertThat(run("enroll", "--door", "mqtt", "--mqtt", "ssl://localhost:" + closedPort, "--ca-cert",
+                caFile.toString(), "--device-id", "dev-1", "--dir", dir.toString())).isEqualTo(AgentCli.UNREACHABLE);
+        assertThat(output()).contains("localhost").doesNotContain(TOKEN);
     }
 }

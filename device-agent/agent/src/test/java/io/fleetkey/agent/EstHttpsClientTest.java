@@ -36,6 +36,11 @@ class EstHttpsClientTest {
         }
     }
 
+    /** A CSR for dev-1 with the token in its challengePassword, as the agent sends it on every door. */
+    static byte[] csr(KeyPair keys, String token) {
+        return KeyFiles.certificationRequest(keys, "dev-1", List.of(KeyFiles.challengePassword(token)));
+    }
+
     @AfterEach
     void stop() {
         server.close();
@@ -50,15 +55,15 @@ class EstHttpsClientTest {
     @Test
     void enrollment_with_a_valid_token_returns_the_certificate_for_the_csr_key() throws Exception {
         KeyPair keys = KeyFiles.generateKeyPair();
-        X509Certificate issued = client.simpleEnroll(KeyFiles.certificationRequest(keys, "dev-1"), "dev-1", "secret-token");
+        X509Certificate issued = client.simpleEnroll(csr(keys, "secret-token"));
         assertThat(KeyFiles.certifies(issued, keys.getPublic())).isTrue();
         assertThat(DeviceIdentity.commonName(issued)).isEqualTo("dev-1");
     }
 
     @Test
     void enrollment_with_a_wrong_token_is_refused_with_status_code_and_reason() {
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "wrong"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "wrong");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.status()).isEqualTo(401);
                     assertThat(e.code()).contains(FailureCode.NOT_AUTHENTICATED);
@@ -70,19 +75,19 @@ class EstHttpsClientTest {
     @Test
     void a_spent_token_is_refused_for_another_key_but_returns_the_same_certificate_for_the_same_key() throws Exception {
         KeyPair keys = KeyFiles.generateKeyPair();
-        byte[] csr = KeyFiles.certificationRequest(keys, "dev-1");
-        X509Certificate first = client.simpleEnroll(csr, "dev-1", "secret-token");
-        assertThat(client.simpleEnroll(csr, "dev-1", "secret-token")).isEqualTo(first);
-        byte[] other = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(other, "dev-1", "secret-token"))
+        byte[] csr = csr(keys, "secret-token");
+        X509Certificate first = client.simpleEnroll(csr);
+        assertThat(client.simpleEnroll(csr)).isEqualTo(first);
+        byte[] other = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(other))
                 .isInstanceOfSatisfying(EstException.class, e -> assertThat(e.code()).contains(FailureCode.TOKEN_USED));
     }
 
     @Test
     void a_refusal_without_failure_code_keeps_status_and_reason() {
         server.answer(EstOperation.SIMPLE_ENROLL, FakeEstServer.Canned.of(503, Map.of(), "down for maintenance"));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.status()).isEqualTo(503);
                     assertThat(e.code()).isEmpty();
@@ -94,8 +99,8 @@ class EstHttpsClientTest {
     void an_unknown_failure_code_is_reported_as_no_code() {
         server.answer(EstOperation.SIMPLE_ENROLL, FakeEstServer.Canned.of(403,
                 Map.of("Fleetkey-Error", "SOMETHING_NEW"), "a newer server"));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.status()).isEqualTo(403);
                     assertThat(e.code()).isEmpty();
@@ -106,8 +111,8 @@ class EstHttpsClientTest {
     void a_reason_with_control_characters_is_made_printable_and_short() {
         server.answer(EstOperation.SIMPLE_ENROLL, FakeEstServer.Canned.of(400,
                 Map.of(), "bad\u001b[31m red\r\n" + "x".repeat(2000)));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.reason()).doesNotContain("\u001b").doesNotContain("\n").startsWith("bad [31m red x");
                     assertThat(e.reason().length()).isLessThan(500);
@@ -118,8 +123,8 @@ class EstHttpsClientTest {
     void accepted_for_approval_becomes_pending_with_the_retry_after() {
         server.answer(EstOperation.SIMPLE_ENROLL, FakeEstServer.Canned.of(202,
                 Map.of("Retry-After", "30", "Content-Type", "text/plain"), "waits for approval\n"));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EnrollmentPendingException.class, e -> {
                     assertThat(e.retryAfter()).isEqualTo(Duration.ofSeconds(30));
                     assertThat(e.reason()).isEqualTo("waits for approval");
@@ -175,11 +180,26 @@ class EstHttpsClientTest {
     }
 
     @Test
+    void a_csr_without_a_token_is_not_authenticated() {
+        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
+        assertThatThrownBy(() -> client.simpleEnroll(csr)).isInstanceOfSatisfying(EstException.class,
+                e -> assertThat(e.code()).contains(FailureCode.NOT_AUTHENTICATED));
+    }
+
+    @Test
+    void a_nonce_is_read_from_the_json_answer() throws Exception {
+        FreshnessNonce nonce = client.nonce();
+        assertThat(nonce.value()).isEqualTo(FakeEstServer.NONCE);
+        assertThat(nonce.expiry()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(nonce.toString()).doesNotContain(FakeEstServer.NONCE);
+    }
+
+    @Test
     void a_success_that_is_not_pkcs7_is_reported_readably() {
         server.answer(EstOperation.SIMPLE_ENROLL, FakeEstServer.Canned.of(200,
                 Map.of("Content-Type", "text/html"), "<html>login page</html>"));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.status()).isEqualTo(200);
                     assertThat(e.reason()).contains("text/html");
@@ -192,8 +212,8 @@ class EstHttpsClientTest {
                 Map.of("Content-Type", "application/pkcs7-mime; smime-type=certs-only", "Content-Transfer-Encoding", "base64"),
                 io.fleetkey.protocol.Base64Body.encode(io.fleetkey.protocol.Certificates.toPkcs7CertsOnly(
                         List.of(pki.issueClient(TestPki.newKeyPair().getPublic(), "dev-1"))))));
-        byte[] csr = KeyFiles.certificationRequest(KeyFiles.generateKeyPair(), "dev-1");
-        assertThatThrownBy(() -> client.simpleEnroll(csr, "dev-1", "secret-token"))
+        byte[] csr = csr(KeyFiles.generateKeyPair(), "secret-token");
+        assertThatThrownBy(() -> client.simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e ->
                         assertThat(e.reason()).contains("no certificate for the requested key"));
     }

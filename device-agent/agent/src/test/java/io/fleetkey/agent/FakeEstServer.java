@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,11 +33,16 @@ import io.fleetkey.protocol.Certificates;
 import io.fleetkey.protocol.EstMediaTypes;
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
 /**
  * A small EST server on the JDK's HttpsServer, speaking Fleetkey's dialect: one-time tokens
- * over HTTP Basic, renewal by client certificate, refusals as text with Fleetkey-Error.
+ * in the CSR's challengePassword, renewal by client certificate, refusals as text with Fleetkey-Error.
  * A canned answer per operation replaces the default behaviour for failure scenarios.
  */
 final class FakeEstServer implements AutoCloseable {
@@ -48,6 +52,9 @@ final class FakeEstServer implements AutoCloseable {
             return new Canned(status, headers, body.getBytes(StandardCharsets.UTF_8), 0);
         }
     }
+
+    /** What {@code GET /.well-known/est/nonce} answers. */
+    static final String NONCE = "bm9uY2Utb2YtdGhlLWZha2U";
 
     final TestPki pki;
     private final HttpsServer server;
@@ -125,6 +132,11 @@ final class FakeEstServer implements AutoCloseable {
                     operation = candidate;
                 }
             }
+            if (operation == null && path.equals(EstOperation.WELL_KNOWN_PREFIX + "/" + EstOperation.NONCE)) {
+                send(exchange, Canned.of(200, Map.of("Content-Type", EstMediaTypes.ATTESTATION_FRESHNESS_JSON),
+                        "{\"nonce\":\"" + NONCE + "\",\"expiry\":600}"));
+                return;
+            }
             if (operation == null) {
                 send(exchange, Canned.of(404, Map.of(), "no such resource"));
                 return;
@@ -158,13 +170,16 @@ final class FakeEstServer implements AutoCloseable {
     private void enroll(HttpExchange exchange, byte[] body) throws IOException {
         byte[] csr = Base64Body.decode(new String(body, StandardCharsets.US_ASCII));
         byte[] key = new PKCS10CertificationRequest(csr).getSubjectPublicKeyInfo().getEncoded();
-        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-        String[] credentials = authorization == null || !authorization.startsWith("Basic ") ? new String[0]
-                : new String(Base64.getDecoder().decode(authorization.substring(6)), StandardCharsets.UTF_8).split(":", 2);
-        if (credentials.length != 2 || !credentials[1].equals(tokens.get(credentials[0]))) {
+        // Fleetkey's way on every door: the one-time token in the CSR's challengePassword (RFC 2985 §5.4.1).
+        PKCS10CertificationRequest request = new PKCS10CertificationRequest(csr);
+        String deviceId = IETFUtils.valueToString(request.getSubject().getRDNs(BCStyle.CN)[0].getFirst().getValue());
+        Attribute[] passwords = request.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword);
+        String token = passwords.length == 1 ? ((ASN1String) passwords[0].getAttrValues().getObjectAt(0)).getString() : null;
+        if (token == null || !token.equals(tokens.get(deviceId))) {
             refuse(exchange, 401, FailureCode.NOT_AUTHENTICATED, "the enrollment token is not valid");
             return;
         }
+        String[] credentials = {deviceId, token};
         X509Certificate earlier = spentTokens.get(credentials[0]);
         if (earlier != null) {
             if (java.util.Arrays.equals(earlier.getPublicKey().getEncoded(), key)) {

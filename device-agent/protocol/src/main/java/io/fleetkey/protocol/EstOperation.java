@@ -12,6 +12,12 @@ public enum EstOperation {
 
     /** RFC 7030 §3.2.2: every EST resource lives under this path prefix. */
     public static final String WELL_KNOWN_PREFIX = "/.well-known/est";
+    /**
+     * The freshness nonce resource (draft-ietf-lamps-attestation-freshness), not an RFC 7030 or
+     * RFC 9148 operation: {@code /.well-known/est/nonce} on HTTPS and CoAP, operation {@code nonce}
+     * on MQTT ({@link MqttTopics#NONCE}).
+     */
+    public static final String NONCE = "nonce";
 
     private final String httpName;
     private final String shortName;

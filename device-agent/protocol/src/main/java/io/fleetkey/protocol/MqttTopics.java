@@ -59,7 +59,15 @@ public final class MqttTopics {
     }
 
     public static String request(String deviceId, EstOperation operation, String requestId) {
-        return est(deviceId) + "/" + operation.shortName() + "/req/" + checkedRequestId(requestId);
+        return request(deviceId, operation.shortName(), requestId);
+    }
+
+    /** The request topic for an operation by name, e.g. {@link #NONCE}, which is no {@link EstOperation}. */
+    public static String request(String deviceId, String operation, String requestId) {
+        if (!OPERATION.matcher(operation).matches()) {
+            throw new IllegalArgumentException("an operation name has 1 to 16 letters a-z");
+        }
+        return est(deviceId) + "/" + operation + "/req/" + checkedRequestId(requestId);
     }
 
     public static String response(String deviceId, EstOperation operation, String requestId, String status) {
