@@ -171,8 +171,7 @@ class AgentEvidenceIT {
 
     /**
      * simpleenroll with no credentials but the statement: the IDevID's signature authenticates
-     * the request. EstHttpsClient.simpleEnroll sends HTTP Basic with a token, so this request
-     * goes out with a plain HTTPS POST.
+     * the request. Sent with a plain HTTPS POST, to see the door's own answer (status and headers).
      */
     private static HttpResponse<String> enrollWithoutCredentials(byte[] csr) {
         return server.est(server.client(), "simpleenroll", csr, null, null);
@@ -217,9 +216,9 @@ class AgentEvidenceIT {
         Device d = registered("p256");
         KeyPair keys = keyPair("p256");
         byte[] csr = AttestedCsr.forDevice(d.id(), keys).signedBy(StatementSigner.of(d.factoryIdentity()))
-                .nonce(nonce()).evidence(evidenceOn(GOOD_FIRMWARE).collect()).build();
+                .nonce(nonce()).evidence(evidenceOn(GOOD_FIRMWARE).collect()).challengePassword(d.token()).build();
 
-        X509Certificate issued = est(noClientCertificate()).simpleEnroll(csr, d.id(), d.token());
+        X509Certificate issued = est(noClientCertificate()).simpleEnroll(csr);
 
         assertThat(issued.getPublicKey()).isEqualTo(keys.getPublic());
         assertThat(latest(d.id(), "result")).isEqualTo("affirming");
@@ -243,7 +242,7 @@ class AgentEvidenceIT {
         byte[] csr = AttestedCsr.forDevice(d.id(), keyPair("p256")).signedBy(StatementSigner.of(d.factoryIdentity()))
                 .nonce(nonce()).evidence(changed.collect()).build();
 
-        assertThatThrownBy(() -> est(noClientCertificate()).simpleEnroll(csr, d.id(), d.token()))
+        assertThatThrownBy(() -> est(noClientCertificate()).simpleEnroll(csr))
                 .isInstanceOfSatisfying(EstException.class, e -> {
                     assertThat(e.code()).contains(FailureCode.ATTESTATION_FAILED);
                     assertThat(e.reason()).contains("firmware");
