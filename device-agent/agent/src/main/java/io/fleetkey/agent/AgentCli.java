@@ -28,9 +28,11 @@ import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.protocol.FailureCode;
 
 /**
- * The agent's command line: {@code enroll} and {@code renew}. Expected failures end with one
- * message that says what to do and a non-zero exit status; stack traces are for bugs only.
- * Tokens and keys are never printed.
+ * The agent's command line: {@code enroll}, {@code renew}, {@code status} and the long-running
+ * {@code run}. Settings come from options, then {@code FLEETKEY_AGENT_*} variables, then a
+ * {@code --config} file ({@link AgentSettings}). Expected failures end with one message that says
+ * what to do and a non-zero exit status; stack traces are for bugs only. Tokens and keys are
+ * never printed.
  */
 public final class AgentCli {
     /** Exit statuses, documented in {@link #USAGE}. */
@@ -40,27 +42,37 @@ public final class AgentCli {
     static final int PENDING = 3;
     static final int UNREACHABLE = 4;
     static final int LOCAL_PROBLEM = 5;
+    static final int REVOKED = 6;
     static final int BUG = 70;
+
+    static final String IDEVID_PASSWORD_ENV = "FLEETKEY_IDEVID_PASSWORD";
 
     static final String TOKEN_ENV = "FLEETKEY_ENROLLMENT_TOKEN";
     static final String DEFAULT_DIR = "fleetkey";
 
-    private static final String DOOR = "--door";
-    private static final String SERVER = "--server";
-    private static final String COAP = "--coap";
-    private static final String MQTT = "--mqtt";
-    private static final String CA_CERT = "--ca-cert";
-    private static final String DEVICE_ID = "--device-id";
+    static final String DOOR = "--door";
+    static final String SERVER = "--server";
+    static final String COAP = "--coap";
+    static final String MQTT = "--mqtt";
+    static final String CA_CERT = "--ca-cert";
+    static final String DEVICE_ID = "--device-id";
     private static final String TOKEN = "--token";
-    private static final String DIR = "--dir";
+    static final String DIR = "--dir";
+    private static final String IDEVID = "--idevid";
+    private static final String CONFIG = "--config";
     private static final String HELP = "--help";
+    /** Options that are also settings (file key = option name without the dashes). */
+    private static final Set<String> SETTING_OPTIONS = Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DEVICE_ID, DIR, IDEVID);
 
     static final String USAGE_TEXT = """
             Usage: fleetkey-agent <command> [options]
 
             Commands:
-              enroll   get this device's first certificate with a one-time enrollment token
+              enroll   get this device's first certificate: with a one-time enrollment token, or
+                       with the factory identity (--idevid) signing attestation evidence
               renew    replace the key and certificate, authenticated by the current certificate
+              status   show the current identity, its validity and when it is due for renewal
+              run      keep running: enroll if needed, renew on time, retry, stop when revoked
               help     show this text
 
             enroll options:
@@ -72,11 +84,19 @@ public final class AgentCli {
               --device-id ID    this device's id: 1 to 64 characters from A-Z a-z 0-9 . _ -
               --token TOKEN     the one-time enrollment token; better set %s instead,
                                 which keeps it out of shell history and the process list
+              --idevid FILE     the factory identity (PKCS#12 from the maker); its password
+                                from %s
               --dir DIR         where the key and certificates live (default: ./%s)
+              --config FILE     a settings file (key = value); options win over FLEETKEY_AGENT_*
+                                variables, which win over the file (see docs/agent.md)
 
             renew options:
-              --door, --server, --coap, --mqtt, --ca-cert, --dir   as for enroll
+              --door, --server, --coap, --mqtt, --ca-cert, --dir, --config   as for enroll
+            status options: --dir, --config
+            run options: those of enroll; the token or --idevid is needed only to enroll
             Only the address of the chosen door is needed; the others may be given and are ignored.
+            Evidence settings (attestation.*) in the --config file add attestation evidence to
+            every request (docs/agent-attestation.md).
 
             Files in DIR: device.key (private key, PKCS#8 PEM, mode 0600), device.crt (device
             certificate and its issuing CA), ca.pem (the server's CA certificates). Renewal
@@ -84,8 +104,9 @@ public final class AgentCli {
 
             Exit status: 0 done; 1 refused by the server (or its MQTT broker); 2 usage error;
             3 waiting for approval, run the same command again later; 4 server unreachable,
-            timeout, or TLS/DTLS failure; 5 local file problem.
-            """.formatted(TOKEN_ENV, DEFAULT_DIR);
+            timeout, or TLS/DTLS failure; 5 local problem (files; not enrolled; expired);
+            6 the device is revoked (do not restart it in a loop).
+            """.formatted(TOKEN_ENV, IDEVID_PASSWORD_ENV, DEFAULT_DIR);
 
     private final PrintStream out;
     private final PrintStream err;
@@ -120,10 +141,16 @@ public final class AgentCli {
         }
         try {
             return switch (command) {
-                case "enroll" -> enroll(Arguments.parse(rest,
-                        Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DEVICE_ID, TOKEN, DIR), Set.of()));
-                case "renew" -> renew(Arguments.parse(rest, Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DIR), Set.of()));
-                default -> throw new UsageException("unknown command '" + command + "'; use enroll or renew");
+                case "enroll" -> enroll(options(Arguments.parse(rest,
+                        Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DEVICE_ID, TOKEN, DIR, IDEVID, CONFIG), Set.of())));
+                case "renew" -> renew(options(Arguments.parse(rest,
+                        Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DIR, CONFIG), Set.of())));
+                case "status" -> status(options(Arguments.parse(rest, Set.of(DIR, CONFIG), Set.of())));
+                case "run" -> new AgentService(this, options(Arguments.parse(rest,
+                        Set.of(DOOR, SERVER, COAP, MQTT, CA_CERT, DEVICE_ID, TOKEN, DIR, IDEVID, CONFIG), Set.of())))
+                        .run();
+                default -> throw new UsageException("unknown command '" + command
+                        + "'; use enroll, renew, status or run");
             };
         } catch (UsageException e) {
             err.println("fleetkey-agent: " + e.getMessage());
@@ -143,7 +170,110 @@ public final class AgentCli {
         }
     }
 
-    private int enroll(Arguments arguments) throws UsageException, Failure, InterruptedException {
+    /**
+     * The command's settings: its options over the FLEETKEY_AGENT_* variables over the
+     * --config file. The token is not a setting: it comes from --token or FLEETKEY_ENROLLMENT_TOKEN.
+     */
+    final class Options {
+        final Arguments arguments;
+        final AgentSettings settings;
+
+        Options(Arguments arguments, AgentSettings settings) {
+            this.arguments = arguments;
+            this.settings = settings;
+        }
+
+        Optional<String> value(String option) {
+            return SETTING_OPTIONS.contains(option) ? settings.get(option.substring(2)) : arguments.value(option);
+        }
+
+        String required(String option) throws UsageException {
+            Optional<String> value = value(option);
+            if (value.isEmpty()) {
+                String key = option.substring(2);
+                throw new UsageException("missing " + option + (SETTING_OPTIONS.contains(option) ? " (or '" + key
+                        + "' in the --config file, or " + AgentSettings.envName(key) + ")" : ""));
+            }
+            return value.get();
+        }
+
+        Map<String, String> env() {
+            return env;
+        }
+    }
+
+    private Options options(Arguments arguments) throws UsageException, Failure {
+        Map<String, String> fromCommandLine = new java.util.HashMap<>();
+        for (String option : SETTING_OPTIONS) {
+            arguments.value(option).ifPresent(v -> fromCommandLine.put(option.substring(2), v));
+        }
+        try {
+            Path config = arguments.value(CONFIG).map(Path::of).orElse(null);
+            return new Options(arguments, AgentSettings.load(config, env).with(fromCommandLine, "the command line"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        } catch (IOException e) {
+            throw new Failure(LOCAL_PROBLEM, "cannot read the --config file: " + describe(e));
+        }
+    }
+
+    PrintStream out() {
+        return out;
+    }
+
+    PrintStream err() {
+        return err;
+    }
+
+    /** What first enrollment needs, besides the door: a token, or a factory identity, or both. */
+    record Credentials(String token, Optional<FactoryIdentity> factory) {
+        @Override
+        public String toString() {
+            return "Credentials[token=" + (token == null ? "none" : "<hidden>") + ", factory=" + factory + "]";
+        }
+    }
+
+    Credentials credentials(Options options) throws UsageException, Failure {
+        Optional<FactoryIdentity> factory = Optional.empty();
+        Optional<String> idevid = options.value(IDEVID);
+        if (idevid.isPresent()) {
+            String password = env.get(IDEVID_PASSWORD_ENV);
+            if (password == null) {
+                throw new UsageException("--idevid needs its password in " + IDEVID_PASSWORD_ENV);
+            }
+            try {
+                factory = Optional.of(FactoryIdentity.load(Path.of(idevid.get()), password.toCharArray()));
+            } catch (IOException | RuntimeException e) {
+                throw new Failure(LOCAL_PROBLEM, "the factory identity " + idevid.get() + " cannot be used: "
+                        + e.getMessage() + " (its password comes from " + IDEVID_PASSWORD_ENV + ")");
+            }
+        }
+        String token = tokenOrNull(options.arguments);
+        if (token == null && factory.isEmpty()) {
+            throw new UsageException("no enrollment token and no factory identity: set " + TOKEN_ENV
+                    + " (or pass --token), or pass --idevid with the device's IDevID");
+        }
+        return new Credentials(token, factory);
+    }
+
+    /** Attestation evidence for every request, when the settings describe it, signed as AttestationSource says. */
+    List<CsrAttributeSource> attributeSources(Options options, Optional<FactoryIdentity> factory) throws UsageException {
+        boolean evidence = options.settings.asMap().keySet().stream().anyMatch(k -> k.startsWith("attestation."));
+        // Through an external broker the server sees no TLS certificate: a signed statement proves a renewal.
+        boolean mqtt = Door.of(options) == Door.MQTT;
+        if (!evidence && factory.isEmpty() && !mqtt) {
+            return List.of();
+        }
+        try {
+            Optional<EvidenceSource> source = evidence ? Optional.of(EvidenceSource.fromSettings(options.settings.asMap()))
+                    : Optional.empty();
+            return List.of(new AttestationSource(factory, source, java.time.Clock.systemUTC()));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private int enroll(Options arguments) throws UsageException, Failure, InterruptedException {
         Door door = Door.of(arguments);
         URI server = door.address(arguments);
         Path caFile = Path.of(arguments.required(CA_CERT));
@@ -151,7 +281,9 @@ public final class AgentCli {
         if (!DeviceIds.isValid(deviceId)) {
             throw new UsageException("--device-id '" + deviceId + "' is not a valid device id: use " + DeviceIds.rule());
         }
-        String token = token(arguments);
+        Credentials credentials = credentials(arguments);
+        String token = credentials.token();
+        List<CsrAttributeSource> sources = attributeSources(arguments, credentials.factory());
         IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
         List<X509Certificate> anchors = trustAnchors(caFile);
 
@@ -164,7 +296,7 @@ public final class AgentCli {
             }
             DeviceIdentity identity;
             try (EstTransport est = door.transport(server, deviceId, anchors, null)) {
-                identity = new DeviceEnroller(est, anchors, directory).enroll(deviceId, token);
+                identity = new DeviceEnroller(est, anchors, directory, sources).enroll(deviceId, token);
             }
             out.println("Enrolled device '" + identity.deviceId() + "': certificate " + identity.serialHex()
                     + ", valid until " + identity.notAfter());
@@ -179,7 +311,8 @@ public final class AgentCli {
         }
     }
 
-    private int renew(Arguments arguments) throws UsageException, Failure, InterruptedException {
+    private int renew(Options arguments) throws UsageException, Failure, InterruptedException {
+        List<CsrAttributeSource> sources = attributeSources(arguments, Optional.empty());
         Door door = Door.of(arguments);
         URI server = door.address(arguments);
         Path caFile = Path.of(arguments.required(CA_CERT));
@@ -194,7 +327,7 @@ public final class AgentCli {
             deviceId = current.deviceId();
             DeviceIdentity renewed;
             try (EstTransport est = door.transport(server, deviceId, anchors, current)) {
-                renewed = new DeviceEnroller(est, anchors, directory).renew();
+                renewed = new DeviceEnroller(est, anchors, directory, sources).renew();
             }
             out.println("Renewed device '" + renewed.deviceId() + "': certificate " + renewed.serialHex()
                     + " replaces " + current.serialHex() + ", valid until " + renewed.notAfter());
@@ -207,6 +340,39 @@ public final class AgentCli {
         } catch (IOException e) {
             throw io(e, door, server, caFile, directory);
         }
+    }
+
+    private int status(Options options) throws Failure, UsageException {
+        IdentityDirectory directory = new IdentityDirectory(Path.of(options.value(DIR).orElse(DEFAULT_DIR)));
+        Optional<DeviceIdentity> identity = loadIdentity(directory);
+        if (identity.isEmpty()) {
+            throw new Failure(LOCAL_PROBLEM, directory.dir() + " holds no identity: the device has not enrolled "
+                    + "('fleetkey-agent enroll' or 'run')");
+        }
+        DeviceIdentity id = identity.get();
+        X509Certificate cert = id.certificate();
+        java.time.Instant from = cert.getNotBefore().toInstant();
+        RenewalPolicy policy;
+        try {
+            policy = options.settings.renewalPolicy();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        java.time.Instant due = from.plusMillis((long) (java.time.Duration.between(from, id.notAfter()).toMillis()
+                * policy.share()));
+        java.time.Instant now = java.time.Instant.now();
+        out.println("device        " + id.deviceId());
+        out.println("certificate   " + id.serialHex() + " issued by " + cert.getIssuerX500Principal().getName());
+        out.println("valid         " + from + " to " + id.notAfter());
+        out.println("last renewal  " + from + " (when this certificate was issued)");
+        out.println("renewal due   " + due + (due.isBefore(now) ? " (due now)" : "") + ", plus up to "
+                + policy.maxJitter().toMinutes() + " min of jitter");
+        out.println("directory     " + directory.dir());
+        if (!now.isBefore(id.notAfter())) {
+            throw new Failure(LOCAL_PROBLEM, "the certificate ended at " + id.notAfter() + "; enroll again "
+                    + "('fleetkey-agent run' does it with the factory identity or a new token)");
+        }
+        return OK;
     }
 
     private void printFiles(IdentityDirectory directory) {
@@ -233,7 +399,7 @@ public final class AgentCli {
             this.schemes = schemes;
         }
 
-        static Door of(Arguments arguments) throws UsageException {
+        static Door of(Options arguments) throws UsageException {
             String text = arguments.value(DOOR).orElse(HTTPS.name);
             for (Door door : values()) {
                 if (door.name.equalsIgnoreCase(text)) {
@@ -244,7 +410,7 @@ public final class AgentCli {
         }
 
         /** This door's address from its option, checked. */
-        URI address(Arguments arguments) throws UsageException {
+        URI address(Options arguments) throws UsageException {
             String text = arguments.value(option).orElseThrow(() -> new UsageException("--door " + name + " needs "
                     + option + " with the address, e.g. " + option + " " + example));
             URI uri;
@@ -276,7 +442,7 @@ public final class AgentCli {
         }
     }
 
-    private String token(Arguments arguments) throws UsageException {
+    private String tokenOrNull(Arguments arguments) {
         Optional<String> option = arguments.value(TOKEN);
         if (option.isPresent()) {
             err.println("fleetkey-agent: note: --token is visible in the process list and shell history; "
@@ -284,13 +450,10 @@ public final class AgentCli {
             return option.get();
         }
         String fromEnv = env.get(TOKEN_ENV);
-        if (fromEnv == null || fromEnv.isBlank()) {
-            throw new UsageException("no enrollment token: set " + TOKEN_ENV + " (or pass --token)");
-        }
-        return fromEnv.trim();
+        return fromEnv == null || fromEnv.isBlank() ? null : fromEnv.trim();
     }
 
-    private static List<X509Certificate> trustAnchors(Path caFile) throws Failure {
+    static List<X509Certificate> trustAnchors(Path caFile) throws Failure {
         try {
             return AgentTls.readTrustAnchors(caFile);
         } catch (NoSuchFileException e) {
@@ -302,7 +465,7 @@ public final class AgentCli {
         }
     }
 
-    private static IdentityDirectory.Lock lock(IdentityDirectory directory) throws Failure {
+    static IdentityDirectory.Lock lock(IdentityDirectory directory) throws Failure {
         try {
             return directory.lock();
         } catch (IOException e) {
@@ -310,7 +473,7 @@ public final class AgentCli {
         }
     }
 
-    private static Optional<DeviceIdentity> loadIdentity(IdentityDirectory directory) throws Failure {
+    static Optional<DeviceIdentity> loadIdentity(IdentityDirectory directory) throws Failure {
         try {
             return directory.load();
         } catch (IOException e) {
@@ -318,7 +481,7 @@ public final class AgentCli {
         }
     }
 
-    private static Failure pending(EnrollmentPendingException e, String deviceId, IdentityDirectory directory) {
+    static Failure pending(EnrollmentPendingException e, String deviceId, IdentityDirectory directory) {
         return new Failure(PENDING, "the server holds the request of device '" + deviceId + "': " + e.reason()
                 + ". Run the same command again in " + e.retryAfter().toSeconds() + " s or later; the key that "
                 + "waits for approval is kept in " + directory.dir().resolve("pending") + ".");
@@ -368,7 +531,7 @@ public final class AgentCli {
     }
 
     /** Network and TLS failures, with the likely cause and its fix. */
-    private static Failure io(IOException e, Door door, URI server, Path caFile, IdentityDirectory directory) {
+    static Failure io(IOException e, Door door, URI server, Path caFile, IdentityDirectory directory) {
         String host = server.getHost();
         String option = door.option;
         if (e instanceof EstMqttClient.BrokerRefusal refusal) {
@@ -438,7 +601,7 @@ public final class AgentCli {
         return t;
     }
 
-    private static String describe(Throwable e) {
+    static String describe(Throwable e) {
         Throwable root = rootCause(e);
         String message = e.getMessage() != null ? e.getMessage() : root.getMessage();
         if (e instanceof java.nio.file.AccessDeniedException) {

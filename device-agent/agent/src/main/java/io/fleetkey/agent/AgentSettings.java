@@ -26,7 +26,7 @@ import java.util.TreeSet;
 public final class AgentSettings {
     public static final String ENV_PREFIX = "FLEETKEY_AGENT_";
 
-    /** Every key the agent reads, with what it means; the README's table lists the same. */
+    /** Every key the agent reads, with what it means; docs/agent.md's table lists the same. */
     public static final Map<String, String> KEYS = keys();
 
     private final Map<String, String> values;

@@ -22,6 +22,7 @@ import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.protocol.DeviceStatement;
 import io.fleetkey.protocol.Evidence;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -127,16 +128,11 @@ public final class AttestedCsr {
             if (signer == null) {
                 throw new IllegalStateException("the statement needs a signer: the factory identity or the current identity");
             }
-            DeviceStatement.Claims claims = new DeviceStatement.Claims(deviceId, spkiSha256(keys.getPublic()),
-                    Instant.now(clock), nonce, evidence);
-            String statement = DeviceStatement.sign(claims, signer.privateKey());
-            AttestationBundle bundle = new AttestationBundle(List.of(AttestationBundle.Statement.eatJwt(statement)),
-                    signer.chain());
+            Attribute attestation = attribute(deviceId, keys.getPublic(), signer, nonce, evidence, clock);
             try {
                 PKCS10CertificationRequestBuilder csr = new JcaPKCS10CertificationRequestBuilder(
                         new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build(), keys.getPublic())
-                        .addAttribute(new ASN1ObjectIdentifier(CsrAttestation.ID_AA_ATTESTATION),
-                                ASN1Primitive.fromByteArray(bundle.encoded()));
+                        .addAttribute(attestation.getAttrType(), attestation.getAttrValues().toArray());
                 if (challengePassword != null) {
                     // RFC 2985 §5.4.1: a DirectoryString; UTF8String holds any token.
                     csr.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
@@ -147,6 +143,26 @@ public final class AttestedCsr {
             } catch (OperatorCreationException | IOException e) {
                 throw new IllegalStateException("cannot build the certification request: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * The {@code id-aa-attestation} attribute alone: one device statement about {@code newKey}
+     * (device id, the key's SHA-256, now, the nonce, the evidence) signed by the signer, with the
+     * signer's chain, for a CSR built elsewhere (the agent's enroller builds every CSR in one place).
+     */
+    public static Attribute attribute(String deviceId, PublicKey newKey, StatementSigner signer, String nonce,
+                                      Evidence evidence, Clock clock) {
+        DeviceStatement.Claims claims = new DeviceStatement.Claims(deviceId, spkiSha256(newKey), Instant.now(clock),
+                nonce, evidence);
+        String statement = DeviceStatement.sign(claims, signer.privateKey());
+        AttestationBundle bundle = new AttestationBundle(List.of(AttestationBundle.Statement.eatJwt(statement)),
+                signer.chain());
+        try {
+            return new Attribute(new ASN1ObjectIdentifier(CsrAttestation.ID_AA_ATTESTATION),
+                    new org.bouncycastle.asn1.DERSet(ASN1Primitive.fromByteArray(bundle.encoded())));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode the attestation bundle: " + e.getMessage(), e);
         }
     }
 

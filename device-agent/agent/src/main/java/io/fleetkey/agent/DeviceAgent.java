@@ -165,8 +165,10 @@ public final class DeviceAgent implements AutoCloseable {
     }
 
     /**
-     * Asks the CRL whether this device's certificate is revoked, and acts on a yes. An unreachable
-     * CRL changes nothing (the device may be offline); the answer is returned for the caller to log.
+     * Asks the CRL whether this device's certificate is revoked, and acts on a yes.
+     *
+     * @throws IOException when the CRL cannot be fetched or trusted; the agent's state stays as it
+     *                     was (the device may simply be offline), and the caller decides what to say
      */
     public RevocationCheck.Answer checkRevocation(RevocationCheck check) throws IOException, InterruptedException {
         DeviceIdentity identity = current;

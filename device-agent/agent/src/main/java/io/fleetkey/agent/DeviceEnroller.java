@@ -60,11 +60,12 @@ public final class DeviceEnroller {
     }
 
     /**
-     * First enrollment with a one-time token (RFC 7030 §4.2.1), which travels in the CSR's
-     * {@code challengePassword}. Retrying after an I/O failure or a pending answer sends the same
-     * key again.
+     * First enrollment (RFC 7030 §4.2.1) with a one-time token, which travels in the CSR's
+     * {@code challengePassword}, or with the factory identity's signed evidence of an
+     * {@link AttestationSource} alone (token null), or both. Retrying after an I/O failure or a
+     * pending answer sends the same key again.
      *
-     * @throws IllegalArgumentException when the device id is invalid or the token empty
+     * @throws IllegalArgumentException when the device id is invalid, or there is neither a token nor a factory identity
      * @throws IllegalStateException    when the directory already holds an identity: renew it instead
      */
     public DeviceIdentity enroll(String deviceId, String token)
@@ -72,8 +73,11 @@ public final class DeviceEnroller {
         if (!DeviceIds.isValid(deviceId)) {
             throw new IllegalArgumentException("invalid device id: use " + DeviceIds.rule());
         }
-        if (token == null || token.isEmpty()) {
-            throw new IllegalArgumentException("the enrollment token is empty");
+        boolean factoryIdentity = attributeSources.stream()
+                .anyMatch(s -> s instanceof AttestationSource a && a.hasFactoryIdentity());
+        if ((token == null || token.isEmpty()) && !factoryIdentity) {
+            throw new IllegalArgumentException("the enrollment token is empty, and there is no factory identity "
+                    + "(IDevID) to enroll with instead");
         }
         directory.load().ifPresent(existing -> {
             throw new IllegalStateException(directory.dir() + " already holds the identity of device '"
@@ -82,7 +86,8 @@ public final class DeviceEnroller {
         List<X509Certificate> cas = est.caCertificates();
         KeyPair keys = directory.pendingKeyPair();
         X509Certificate certificate = est.simpleEnroll(
-                certificationRequest(keys, deviceId, Optional.of(token), Optional.empty()));
+                certificationRequest(keys, deviceId, Optional.ofNullable(token).filter(t -> !t.isEmpty()),
+                        Optional.empty()));
         check(certificate, keys, deviceId, cas);
         return directory.commit(certificate, cas);
     }

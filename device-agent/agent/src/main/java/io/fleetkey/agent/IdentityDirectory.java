@@ -168,6 +168,20 @@ public final class IdentityDirectory {
     }
 
     /**
+     * Drops the current identity (one that ended while the device was off), so the device can
+     * enroll afresh; its files go with the next commit's clean-up. Hold {@link #lock()}.
+     */
+    public void forget() throws IOException {
+        Path current = dir.resolve(CURRENT);
+        if (Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
+            Path generation = dir.resolve(Files.readSymbolicLink(current));
+            Files.delete(current);
+            syncDirectory(dir);
+            deleteTree(generation);
+        }
+    }
+
+    /**
      * Takes the directory for this process until the lock is closed, so two agents never
      * enroll or renew at once.
      *

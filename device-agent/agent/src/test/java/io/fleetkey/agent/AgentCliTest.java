@@ -247,4 +247,35 @@ class AgentCliTest {
                 caFile.toString(), "--device-id", "dev-1", "--dir", dir.toString())).isEqualTo(AgentCli.UNREACHABLE);
         assertThat(output()).contains("localhost").doesNotContain(TOKEN);
     }
+
+    @Test
+    void status_shows_the_identity_and_when_it_is_due_and_says_so_when_there_is_none() throws Exception {
+        assertThat(run("status", "--dir", dir.toString())).isEqualTo(AgentCli.LOCAL_PROBLEM);
+        assertThat(output()).contains("holds no identity");
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        assertThat(enroll()).isZero();
+        assertThat(run("status", "--dir", dir.toString())).as(output()).isZero();
+        assertThat(output()).contains("device        dev-1", "renewal due", "valid");
+        assertThat(output()).doesNotContain(TOKEN);
+    }
+
+    @Test
+    void settings_come_from_a_file_and_the_environment_and_typos_are_usage_errors() throws Exception {
+        java.nio.file.Path config = java.nio.file.Files.writeString(tmp.resolve("agent.conf"),
+                "server = " + server.uri() + "\nca-cert = " + caFile + "\ndevice-id = dev-1\n");
+        env.put(AgentCli.TOKEN_ENV, TOKEN);
+        env.put("FLEETKEY_AGENT_DIR", dir.toString());
+        assertThat(run("enroll", "--config", config.toString())).as(output()).isZero();
+        assertThat(run("status", "--config", config.toString())).as(output()).isZero();
+
+        java.nio.file.Path typo = java.nio.file.Files.writeString(tmp.resolve("typo.conf"), "sever = x\n");
+        assertThat(run("status", "--config", typo.toString())).isEqualTo(AgentCli.USAGE);
+        assertThat(output()).contains("unknown keys [sever]");
+    }
+
+    @Test
+    void an_idevid_needs_its_password_from_the_environment() {
+        assertThat(enroll("--idevid", tmp.resolve("idevid.p12").toString())).isEqualTo(AgentCli.USAGE);
+        assertThat(output()).contains(AgentCli.IDEVID_PASSWORD_ENV);
+    }
 }
