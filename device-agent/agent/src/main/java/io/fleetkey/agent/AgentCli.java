@@ -225,6 +225,14 @@ public final class AgentCli {
         return err;
     }
 
+    DeviceKeyType keyType(Options options) throws UsageException {
+        try {
+            return options.settings.keyType();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
     /** What first enrollment needs, besides the door: a token, or a factory identity, or both. */
     record Credentials(String token, Optional<FactoryIdentity> factory) {
         @Override
@@ -296,7 +304,8 @@ public final class AgentCli {
             }
             DeviceIdentity identity;
             try (EstTransport est = door.transport(server, deviceId, anchors, null)) {
-                identity = new DeviceEnroller(est, anchors, directory, sources).enroll(deviceId, token);
+                identity = new DeviceEnroller(est, anchors, directory, sources).withKeyType(keyType(arguments))
+                        .enroll(deviceId, token);
             }
             out.println("Enrolled device '" + identity.deviceId() + "': certificate " + identity.serialHex()
                     + ", valid until " + identity.notAfter());
@@ -327,7 +336,8 @@ public final class AgentCli {
             deviceId = current.deviceId();
             DeviceIdentity renewed;
             try (EstTransport est = door.transport(server, deviceId, anchors, current)) {
-                renewed = new DeviceEnroller(est, anchors, directory, sources).renew();
+                renewed = new DeviceEnroller(est, anchors, directory, sources).withKeyType(keyType(arguments))
+                        .renew();
             }
             out.println("Renewed device '" + renewed.deviceId() + "': certificate " + renewed.serialHex()
                     + " replaces " + current.serialHex() + ", valid until " + renewed.notAfter());

@@ -99,6 +99,7 @@ final class AgentService {
         String deviceId = options.value(AgentCli.DEVICE_ID)
                 .or(() -> existing.map(DeviceIdentity::deviceId))
                 .orElseThrow(() -> new UsageException("missing --device-id (or 'device-id' in the --config file)"));
+        DeviceKeyType keyType = cli.keyType(options);
         AgentCli.Credentials credentials;
         try {
             credentials = cli.credentials(options);
@@ -117,7 +118,7 @@ final class AgentService {
                     directory.forget(); // the ended identity is of no use; enroll afresh
                 }
                 try (EstTransport est = door.transport(address, deviceId, anchors, null)) {
-                    DeviceIdentity enrolled = new DeviceEnroller(est, anchors, directory, sources)
+                    DeviceIdentity enrolled = new DeviceEnroller(est, anchors, directory, sources).withKeyType(keyType)
                             .enroll(deviceId, credentials.token());
                     cli.out().println("Enrolled device '" + enrolled.deviceId() + "': certificate "
                             + enrolled.serialHex() + ", valid until " + enrolled.notAfter());
@@ -149,12 +150,13 @@ final class AgentService {
                       RenewalPolicy policy, DeviceIdentity identity)
             throws UsageException, Failure, InterruptedException {
         List<CsrAttributeSource> sources = cli.attributeSources(options, Optional.empty());
+        DeviceKeyType keyType = cli.keyType(options);
         AtomicReference<DeviceAgent> agentRef = new AtomicReference<>();
         DeviceAgent.Renewal renewal = () -> {
             DeviceIdentity current = agentRef.get().identity().orElseThrow(() ->
                     new IOException("no identity to renew with"));
             try (EstTransport est = door.transport(address, current.deviceId(), anchors, current)) {
-                return new DeviceEnroller(est, anchors, directory, sources).renew();
+                return new DeviceEnroller(est, anchors, directory, sources).withKeyType(keyType).renew();
             }
         };
         DeviceAgent agent;

@@ -46,6 +46,7 @@ public final class AgentSettings {
         keys.put("ca-cert", "the pinned Fleetkey CA chain (PEM)");
         keys.put("device-id", "this device's id");
         keys.put("dir", "the identity directory");
+        keys.put("key-type", "the kind of key the device makes: p256 (default), p384, ed25519, rsa2048, rsa3072");
         keys.put("idevid", "the factory identity (PKCS#12); its password comes from FLEETKEY_IDEVID_PASSWORD");
         keys.put("renew-at", "the share of a certificate's lifetime after which it is renewed, e.g. 0.67");
         keys.put("renew-jitter", "the largest random delay added to a renewal, e.g. 1h");
@@ -182,6 +183,15 @@ public final class AgentSettings {
         }
         throw new IllegalArgumentException(key + " is '" + value.get() + "' in " + sourceOf(key)
                 + "; write a whole number with s, m, h or d, e.g. 30s or 1h");
+    }
+
+    /** The kind of key new requests use (p256 unless set). */
+    public DeviceKeyType keyType() {
+        try {
+            return get("key-type").map(DeviceKeyType::of).orElse(DeviceKeyType.P256);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (key-type in " + sourceOf("key-type") + ")");
+        }
     }
 
     /** The renewal policy these settings describe, over the defaults. */

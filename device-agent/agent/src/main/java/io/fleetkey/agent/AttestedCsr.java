@@ -182,18 +182,7 @@ public final class AttestedCsr {
      * @throws IllegalArgumentException for any other key, naming the ones that work
      */
     public static String signatureAlgorithm(java.security.Key key) {
-        if (key instanceof ECKey ec) {
-            int bits = ec.getParams().getCurve().getField().getFieldSize();
-            return bits <= 256 ? "SHA256withECDSA" : bits <= 384 ? "SHA384withECDSA" : "SHA512withECDSA";
-        }
-        if (key instanceof RSAKey) {
-            return "SHA256withRSA";
-        }
-        if ("Ed25519".equalsIgnoreCase(key.getAlgorithm()) || "EdDSA".equalsIgnoreCase(key.getAlgorithm())) {
-            return "Ed25519";
-        }
-        throw new IllegalArgumentException("a " + key.getAlgorithm()
-                + " key cannot be used; device keys are EC P-256, EC P-384, Ed25519 or RSA");
+        return KeyFiles.signatureAlgorithm(key);
     }
 
     /** True when the private key signs what the public key verifies: the two belong together. */

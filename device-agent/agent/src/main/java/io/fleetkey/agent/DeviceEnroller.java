@@ -34,6 +34,7 @@ public final class DeviceEnroller {
     private final Set<TrustAnchor> anchors;
     private final IdentityDirectory directory;
     private final List<CsrAttributeSource> attributeSources;
+    private DeviceKeyType keyType = DeviceKeyType.P256;
 
     /**
      * @param est          the transport; for {@link #renew()} it must present the current identity
@@ -57,6 +58,12 @@ public final class DeviceEnroller {
         if (anchors.isEmpty()) {
             throw new IllegalArgumentException("at least one trust anchor is needed");
         }
+    }
+
+    /** New keys are of this kind (EC P-256 unless set). */
+    public DeviceEnroller withKeyType(DeviceKeyType type) {
+        this.keyType = java.util.Objects.requireNonNull(type, "type");
+        return this;
     }
 
     /**
@@ -84,7 +91,7 @@ public final class DeviceEnroller {
                     + existing.deviceId() + "' (valid until " + existing.notAfter() + ")");
         });
         List<X509Certificate> cas = est.caCertificates();
-        KeyPair keys = directory.pendingKeyPair();
+        KeyPair keys = directory.pendingKeyPair(keyType);
         X509Certificate certificate = est.simpleEnroll(
                 certificationRequest(keys, deviceId, Optional.ofNullable(token).filter(t -> !t.isEmpty()),
                         Optional.empty()));
@@ -102,7 +109,7 @@ public final class DeviceEnroller {
         DeviceIdentity current = directory.load().orElseThrow(() ->
                 new IllegalStateException(directory.dir() + " holds no identity yet; enroll first"));
         List<X509Certificate> cas = est.caCertificates();
-        KeyPair keys = directory.pendingKeyPair();
+        KeyPair keys = directory.pendingKeyPair(keyType);
         X509Certificate certificate = est.simpleReenroll(
                 certificationRequest(keys, current.deviceId(), Optional.empty(), Optional.of(current)));
         check(certificate, keys, current.deviceId(), cas);

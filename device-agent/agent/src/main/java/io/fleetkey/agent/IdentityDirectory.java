@@ -100,6 +100,15 @@ public final class IdentityDirectory {
      * it, otherwise a new EC P-256 key, written to disk before it is returned.
      */
     public KeyPair pendingKeyPair() throws IOException {
+        return pendingKeyPair(DeviceKeyType.P256);
+    }
+
+    /**
+     * As {@link #pendingKeyPair()}, a new key being of this kind. A pending key of another kind
+     * (the setting changed between two attempts) is still the one sent: the request may already
+     * be on the server.
+     */
+    public KeyPair pendingKeyPair(DeviceKeyType type) throws IOException {
         createPrivateDirectory(dir);
         Path pending = createPrivateDirectory(dir.resolve(PENDING));
         Path keyFile = pending.resolve(KEY_FILE);
@@ -110,7 +119,7 @@ public final class IdentityDirectory {
                 Files.delete(keyFile); // cut short while being written; it was never sent, so make a new one
             }
         }
-        KeyPair keys = KeyFiles.generateKeyPair();
+        KeyPair keys = KeyFiles.generateKeyPair(type);
         KeyFiles.writePrivateKey(keyFile, keys.getPrivate());
         syncDirectory(pending);
         return KeyFiles.readKeyPair(keyFile);

@@ -76,13 +76,33 @@ public final class KeyFiles {
 
     /** A new EC P-256 key pair. */
     public static KeyPair generateKeyPair() {
-        try {
-            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", BC);
-            generator.initialize(new ECGenParameterSpec(CURVE), RANDOM);
-            return generator.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot generate an EC " + CURVE + " key", e);
+        return generateKeyPair(DeviceKeyType.P256);
+    }
+
+    /** A new key pair of this kind. */
+    public static KeyPair generateKeyPair(DeviceKeyType type) {
+        return type.generate(BC, RANDOM);
+    }
+
+    /**
+     * The signature algorithm for a key: SHA256withECDSA on P-256, SHA384withECDSA on P-384,
+     * SHA512withECDSA on P-521, Ed25519, SHA256withRSA.
+     *
+     * @throws IllegalArgumentException for any other key, naming the ones that work
+     */
+    public static String signatureAlgorithm(java.security.Key key) {
+        if (key instanceof java.security.interfaces.ECKey ec) {
+            int bits = ec.getParams().getCurve().getField().getFieldSize();
+            return bits <= 256 ? "SHA256withECDSA" : bits <= 384 ? "SHA384withECDSA" : "SHA512withECDSA";
         }
+        if (key instanceof java.security.interfaces.RSAKey) {
+            return "SHA256withRSA";
+        }
+        if ("Ed25519".equalsIgnoreCase(key.getAlgorithm()) || "EdDSA".equalsIgnoreCase(key.getAlgorithm())) {
+            return "Ed25519";
+        }
+        throw new IllegalArgumentException("a " + key.getAlgorithm()
+                + " key cannot be used; device keys are EC P-256, EC P-384, Ed25519 or RSA");
     }
 
     /**
@@ -107,8 +127,8 @@ public final class KeyFiles {
             for (Attribute attribute : attributes) {
                 builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
             }
-            PKCS10CertificationRequest csr = builder
-                    .build(new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).setProvider(BC).build(keys.getPrivate()));
+            PKCS10CertificationRequest csr = builder.build(new JcaContentSignerBuilder(
+                    signatureAlgorithm(keys.getPublic())).setProvider(BC).build(keys.getPrivate()));
             return csr.getEncoded();
         } catch (OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot build the certification request", e);
@@ -164,10 +184,32 @@ public final class KeyFiles {
         }
         try {
             byte[] der = info.getEncoded();
-            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
-            return new KeyPair(publicKeyOf(der), key);
+            String algorithm = info.getPrivateKeyAlgorithm().getAlgorithm().getId();
+            if (algorithm.equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey.getId())) {
+                PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
+                return new KeyPair(publicKeyOf(der), key);
+            }
+            if (algorithm.equals(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption.getId())) {
+                KeyFactory rsa = KeyFactory.getInstance("RSA");
+                java.security.interfaces.RSAPrivateCrtKey key = (java.security.interfaces.RSAPrivateCrtKey)
+                        rsa.generatePrivate(new PKCS8EncodedKeySpec(der));
+                return new KeyPair(rsa.generatePublic(new java.security.spec.RSAPublicKeySpec(key.getModulus(),
+                        key.getPublicExponent())), key);
+            }
+            if (algorithm.equals(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_Ed25519.getId())) {
+                // RFC 8410: the public key is derived from the 32-byte seed.
+                var seed = new org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters(
+                        org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets(), 0);
+                byte[] spki = new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(info.getPrivateKeyAlgorithm(),
+                        seed.generatePublicKey().getEncoded()).getEncoded();
+                KeyFactory ed = KeyFactory.getInstance("Ed25519");
+                return new KeyPair(ed.generatePublic(new X509EncodedKeySpec(spki)),
+                        ed.generatePrivate(new PKCS8EncodedKeySpec(der)));
+            }
+            throw new IOException(file + " holds a key of algorithm " + algorithm
+                    + "; device keys are EC, RSA or Ed25519");
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IOException(file + " does not hold a usable EC private key: " + e.getMessage(), e);
+            throw new IOException(file + " does not hold a usable private key: " + e.getMessage(), e);
         }
     }
 

@@ -88,7 +88,7 @@ class AttestedCsrTest {
             case P256 -> "1.2.840.10045.4.3.2";   // ecdsa-with-SHA256
             case P384 -> "1.2.840.10045.4.3.3";   // ecdsa-with-SHA384
             case ED25519 -> "1.3.101.112";        // id-Ed25519
-            case RSA2048 -> "1.2.840.113549.1.1.11"; // sha256WithRSAEncryption
+            case RSA2048, RSA3072 -> "1.2.840.113549.1.1.11"; // sha256WithRSAEncryption
         });
         AttestationBundle bundle = bundle(csr);
         assertThat(bundle.certificates()).containsExactlyElementsOf(signer.chain());

@@ -99,4 +99,19 @@ class KeyFilesTest {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r--r--");
         assertThat(KeyFiles.readCertificates(file)).containsExactly(pki.issuing, pki.root);
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(DeviceKeyType.class)
+    void every_kind_of_device_key_is_written_read_back_and_signs_its_request(DeviceKeyType type) throws Exception {
+        java.security.KeyPair keys = KeyFiles.generateKeyPair(type);
+        java.nio.file.Path file = dir.resolve(type.setting() + ".key");
+        KeyFiles.writePrivateKey(file, keys.getPrivate());
+        java.security.KeyPair read = KeyFiles.readKeyPair(file);
+        org.assertj.core.api.Assertions.assertThat(read.getPublic().getEncoded()).isEqualTo(keys.getPublic().getEncoded());
+        byte[] csr = KeyFiles.certificationRequest(read, "dev-" + type.setting());
+        var request = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest(csr);
+        org.assertj.core.api.Assertions.assertThat(request.isSignatureValid(
+                new org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder().setProvider(TestPki.BC)
+                        .build(request.getSubjectPublicKeyInfo()))).isTrue();
+    }
 }
