@@ -46,6 +46,8 @@ public final class AgentCli {
     static final int BUG = 70;
 
     static final String IDEVID_PASSWORD_ENV = "FLEETKEY_IDEVID_PASSWORD";
+    /** Protects DIR/device.p12; empty when unset (the file's 0600 mode protects it). */
+    static final String KEYSTORE_PASSWORD_ENV = "FLEETKEY_KEYSTORE_PASSWORD";
 
     static final String TOKEN_ENV = "FLEETKEY_ENROLLMENT_TOKEN";
     static final String DEFAULT_DIR = "fleetkey";
@@ -98,9 +100,10 @@ public final class AgentCli {
             Evidence settings (attestation.*) in the --config file add attestation evidence to
             every request (docs/agent-attestation.md).
 
-            Files in DIR: device.key (private key, PKCS#8 PEM, mode 0600), device.crt (device
-            certificate and its issuing CA), ca.pem (the server's CA certificates). Renewal
-            replaces all three at once.
+            Files in DIR: device.p12 (key and chain, PKCS#12, mode 0600; password from
+            FLEETKEY_KEYSTORE_PASSWORD, empty when unset), device.key (the key as PKCS#8 PEM,
+            mode 0600), device.crt (device certificate and its issuing CA), ca.pem (the server's
+            CA certificates). Renewal replaces them all at once.
 
             Exit status: 0 done; 1 refused by the server (or its MQTT broker); 2 usage error;
             3 waiting for approval, run the same command again later; 4 server unreachable,
@@ -225,6 +228,12 @@ public final class AgentCli {
         return err;
     }
 
+    IdentityDirectory directory(Options options) {
+        String password = env.get(KEYSTORE_PASSWORD_ENV);
+        return new IdentityDirectory(Path.of(options.value(DIR).orElse(DEFAULT_DIR)),
+                password == null ? new char[0] : password.toCharArray());
+    }
+
     DeviceKeyType keyType(Options options) throws UsageException {
         try {
             return options.settings.keyType();
@@ -292,7 +301,7 @@ public final class AgentCli {
         Credentials credentials = credentials(arguments);
         String token = credentials.token();
         List<CsrAttributeSource> sources = attributeSources(arguments, credentials.factory());
-        IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
+        IdentityDirectory directory = directory(arguments);
         List<X509Certificate> anchors = trustAnchors(caFile);
 
         try (IdentityDirectory.Lock lock = lock(directory)) {
@@ -325,7 +334,7 @@ public final class AgentCli {
         Door door = Door.of(arguments);
         URI server = door.address(arguments);
         Path caFile = Path.of(arguments.required(CA_CERT));
-        IdentityDirectory directory = new IdentityDirectory(Path.of(arguments.value(DIR).orElse(DEFAULT_DIR)));
+        IdentityDirectory directory = directory(arguments);
         List<X509Certificate> anchors = trustAnchors(caFile);
 
         String deviceId = "?";
@@ -353,7 +362,7 @@ public final class AgentCli {
     }
 
     private int status(Options options) throws Failure, UsageException {
-        IdentityDirectory directory = new IdentityDirectory(Path.of(options.value(DIR).orElse(DEFAULT_DIR)));
+        IdentityDirectory directory = directory(options);
         Optional<DeviceIdentity> identity = loadIdentity(directory);
         if (identity.isEmpty()) {
             throw new Failure(LOCAL_PROBLEM, directory.dir() + " holds no identity: the device has not enrolled "
@@ -386,7 +395,8 @@ public final class AgentCli {
     }
 
     private void printFiles(IdentityDirectory directory) {
-        out.println("  private key   " + directory.keyFile() + " (mode 0600)");
+        out.println("  key store     " + directory.keyStoreFile() + " (PKCS#12: key and chain, mode 0600)");
+        out.println("  private key   " + directory.keyFile() + " (PKCS#8 PEM, mode 0600)");
         out.println("  certificate   " + directory.certificateFile());
         out.println("  CA certs      " + directory.caFile());
     }

@@ -63,8 +63,7 @@ final class AgentService {
         URI address = door.address(options);
         Path caFile = Path.of(options.required(AgentCli.CA_CERT));
         List<X509Certificate> anchors = AgentCli.trustAnchors(caFile);
-        IdentityDirectory directory = new IdentityDirectory(Path.of(options.value(AgentCli.DIR)
-                .orElse(AgentCli.DEFAULT_DIR)));
+        IdentityDirectory directory = cli.directory(options);
         RenewalPolicy policy;
         try {
             policy = options.settings.renewalPolicy();

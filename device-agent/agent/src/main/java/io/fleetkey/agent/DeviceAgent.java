@@ -27,7 +27,7 @@ import io.fleetkey.protocol.FailureCode;
  * certificate, so a POS terminal's HTTPS client keeps working across renewals without being
  * rebuilt. Renewal runs on one daemon thread at the {@link RenewalPolicy}'s time; failures
  * back off and retry until the certificate ends; a revoked device stops presenting its
- * certificate and stops trying. State lives in the {@link IdentityDirectory}, so an agent that
+ * certificate and stops trying. State lives in the {@link CredentialStore}, so an agent that
  * restarts (even in the middle of a renewal: the pending key is sent again) simply carries on.
  */
 public final class DeviceAgent implements AutoCloseable {
@@ -58,7 +58,7 @@ public final class DeviceAgent implements AutoCloseable {
                          Optional<String> lastProblem) {
     }
 
-    private final IdentityDirectory directory;
+    private final CredentialStore directory;
     private final Renewal renewal;
     private final RenewalPolicy policy;
     private final Clock clock;
@@ -74,7 +74,7 @@ public final class DeviceAgent implements AutoCloseable {
     private ScheduledFuture<?> pending;
     private int failures;
 
-    private DeviceAgent(IdentityDirectory directory, List<X509Certificate> anchors, Renewal renewal,
+    private DeviceAgent(CredentialStore directory, List<X509Certificate> anchors, Renewal renewal,
                         RenewalPolicy policy, Clock clock, RandomGenerator random) {
         this.directory = Objects.requireNonNull(directory, "directory");
         this.renewal = Objects.requireNonNull(renewal, "renewal");
@@ -96,12 +96,12 @@ public final class DeviceAgent implements AutoCloseable {
      * @param anchors the pinned Fleetkey CA certificates the application's TLS context trusts
      * @throws IOException when the directory holds an unreadable identity
      */
-    public static DeviceAgent start(IdentityDirectory directory, List<X509Certificate> anchors, Renewal renewal,
+    public static DeviceAgent start(CredentialStore directory, List<X509Certificate> anchors, Renewal renewal,
                                     RenewalPolicy policy) throws IOException {
         return start(directory, anchors, renewal, policy, Clock.systemUTC(), new SecureRandom());
     }
 
-    static DeviceAgent start(IdentityDirectory directory, List<X509Certificate> anchors, Renewal renewal,
+    static DeviceAgent start(CredentialStore directory, List<X509Certificate> anchors, Renewal renewal,
                              RenewalPolicy policy, Clock clock, RandomGenerator random) throws IOException {
         DeviceAgent agent = new DeviceAgent(directory, anchors, renewal, policy, clock, random);
         agent.current = directory.load().orElse(null);
@@ -223,7 +223,7 @@ public final class DeviceAgent implements AutoCloseable {
                 return;
             }
         }
-        try (IdentityDirectory.Lock lock = directory.lock()) {
+        try (CredentialStore.Lock lock = directory.lock()) {
             DeviceIdentity renewed = renewal.renew();
             synchronized (this) {
                 if (state == State.REVOKED) {

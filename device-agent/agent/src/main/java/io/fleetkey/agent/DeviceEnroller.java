@@ -23,8 +23,8 @@ import org.bouncycastle.asn1.pkcs.Attribute;
 /**
  * The device's enrollment steps over one {@link EstTransport} (HTTPS, CoAP/DTLS or MQTT): fetch
  * the CA certificates, take the pending key, build and send the CSR, check what comes back, and
- * make it the current identity in the {@link IdentityDirectory}. Blocking; one enrollment at a
- * time per directory (hold {@link IdentityDirectory#lock()}).
+ * make it the current identity in the {@link CredentialStore}. Blocking; one enrollment at a
+ * time per store (hold {@link CredentialStore#lock()}).
  * <p>
  * Every CSR is built in {@link #certificationRequest}: subject CN = device id, the one-time token
  * as {@code challengePassword} on first enrollment, then what the {@link CsrAttributeSource}s add.
@@ -32,7 +32,7 @@ import org.bouncycastle.asn1.pkcs.Attribute;
 public final class DeviceEnroller {
     private final EstTransport est;
     private final Set<TrustAnchor> anchors;
-    private final IdentityDirectory directory;
+    private final CredentialStore directory;
     private final List<CsrAttributeSource> attributeSources;
     private DeviceKeyType keyType = DeviceKeyType.P256;
 
@@ -41,7 +41,7 @@ public final class DeviceEnroller {
      *                     in its TLS or DTLS handshake
      * @param trustAnchors the explicit trust anchors the issued certificate must chain to
      */
-    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, IdentityDirectory directory) {
+    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, CredentialStore directory) {
         this(est, trustAnchors, directory, List.of());
     }
 
@@ -49,7 +49,7 @@ public final class DeviceEnroller {
      * @param attributeSources add attributes to every CSR after the token, in this order
      *                         (attestation evidence, a device statement)
      */
-    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, IdentityDirectory directory,
+    public DeviceEnroller(EstTransport est, List<X509Certificate> trustAnchors, CredentialStore directory,
                           List<CsrAttributeSource> attributeSources) {
         this.est = Objects.requireNonNull(est, "est");
         this.anchors = trustAnchors.stream().map(c -> new TrustAnchor(c, null)).collect(Collectors.toUnmodifiableSet());
@@ -87,7 +87,7 @@ public final class DeviceEnroller {
                     + "(IDevID) to enroll with instead");
         }
         directory.load().ifPresent(existing -> {
-            throw new IllegalStateException(directory.dir() + " already holds the identity of device '"
+            throw new IllegalStateException(directory.location() + " already holds the identity of device '"
                     + existing.deviceId() + "' (valid until " + existing.notAfter() + ")");
         });
         List<X509Certificate> cas = est.caCertificates();
@@ -107,7 +107,7 @@ public final class DeviceEnroller {
      */
     public DeviceIdentity renew() throws EstException, EnrollmentPendingException, IOException, InterruptedException {
         DeviceIdentity current = directory.load().orElseThrow(() ->
-                new IllegalStateException(directory.dir() + " holds no identity yet; enroll first"));
+                new IllegalStateException(directory.location() + " holds no identity yet; enroll first"));
         List<X509Certificate> cas = est.caCertificates();
         KeyPair keys = directory.pendingKeyPair(keyType);
         X509Certificate certificate = est.simpleReenroll(

@@ -25,23 +25,30 @@ import java.util.stream.Stream;
  * The device identity kept as files in one directory, replaced as a whole on renewal.
  * <pre>
  *   DIR/                      0700 when created here
- *     device.key -&gt; current/device.key    fixed paths for applications
+ *     device.p12 -&gt; current/device.p12    fixed paths for applications: key and chain, PKCS#12
+ *     device.key -&gt; current/device.key    the same key as PKCS#8 PEM (for curl, openssl, nginx)
  *     device.crt -&gt; current/device.crt    device certificate, then its issuing CAs
  *     ca.pem     -&gt; current/ca.pem        the server's CA certificates (RFC 7030 §4.1.3)
  *     current    -&gt; generations/SERIAL    switched with one rename(2)
- *     generations/SERIAL/                 one complete key + certificate set
+ *     generations/SERIAL/                 one complete key + certificate set; the current one and
+ *                                         the one before it (a fallback), older ones are deleted
  *     pending/device.key                  key of an enrollment not yet answered
  * </pre>
  * A new key is written to {@code pending/} before its CSR is sent, so a retry after a lost
  * answer sends the same key and the server returns the certificate it already issued. When
  * the certificate arrives, the pending set becomes a generation and {@code current} is
  * switched to it atomically: a reader that resolves {@code current} once sees the old pair or
- * the new pair, never a mix. Private keys are PKCS#8 PEM files of mode 0600.
+ * the new pair, never a mix. Every file holding a key has mode 0600 and is written, forced to
+ * the disk and then renamed into place; the PKCS#12 store is protected by the password given
+ * (empty by default: the 0600 mode is what protects it, as for the PEM file).
  * <p>
  * Needs a file system with symbolic links. Not thread-safe; processes coordinate with
  * {@link #lock()}.
  */
-public final class IdentityDirectory {
+public final class IdentityDirectory implements CredentialStore {
+    public static final String KEY_STORE_FILE = "device.p12";
+    /** The alias of the key entry in {@value #KEY_STORE_FILE}. */
+    public static final String KEY_STORE_ALIAS = "device";
     public static final String KEY_FILE = "device.key";
     public static final String CERTIFICATE_FILE = "device.crt";
     public static final String CA_FILE = "ca.pem";
@@ -51,9 +58,26 @@ public final class IdentityDirectory {
     private static final String LOCK_FILE = ".lock";
 
     private final Path dir;
+    private final char[] keyStorePassword;
 
     public IdentityDirectory(Path dir) {
+        this(dir, new char[0]);
+    }
+
+    /** @param keyStorePassword protects {@value #KEY_STORE_FILE} (FLEETKEY_AGENT_KEYSTORE_PASSWORD) */
+    public IdentityDirectory(Path dir, char[] keyStorePassword) {
         this.dir = dir.toAbsolutePath().normalize();
+        this.keyStorePassword = keyStorePassword.clone();
+    }
+
+    @Override
+    public String location() {
+        return dir.toString();
+    }
+
+    /** Where applications find the key and chain as PKCS#12; follows renewals. */
+    public Path keyStoreFile() {
+        return dir.resolve(KEY_STORE_FILE);
     }
 
     public Path dir() {
@@ -81,6 +105,7 @@ public final class IdentityDirectory {
      * @return empty when the device has not enrolled yet
      * @throws IOException when the files are unreadable or the key does not match the certificate
      */
+    @Override
     public Optional<DeviceIdentity> load() throws IOException {
         Path current = dir.resolve(CURRENT);
         if (!Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
@@ -108,6 +133,7 @@ public final class IdentityDirectory {
      * (the setting changed between two attempts) is still the one sent: the request may already
      * be on the server.
      */
+    @Override
     public KeyPair pendingKeyPair(DeviceKeyType type) throws IOException {
         createPrivateDirectory(dir);
         Path pending = createPrivateDirectory(dir.resolve(PENDING));
@@ -134,6 +160,7 @@ public final class IdentityDirectory {
      *                       and a root go into the chain, all of them into {@value #CA_FILE}
      * @throws IOException when there is no pending key or the certificate is not for it
      */
+    @Override
     public DeviceIdentity commit(X509Certificate certificate, List<X509Certificate> caCertificates) throws IOException {
         Path pending = dir.resolve(PENDING);
         KeyPair keys;
@@ -148,8 +175,11 @@ public final class IdentityDirectory {
         List<X509Certificate> chain = chainOf(certificate, caCertificates);
         Files.deleteIfExists(pending.resolve(CERTIFICATE_FILE)); // left by an interrupted commit; public data
         Files.deleteIfExists(pending.resolve(CA_FILE));
+        Files.deleteIfExists(pending.resolve(KEY_STORE_FILE));
         KeyFiles.writeCertificates(pending.resolve(CERTIFICATE_FILE), chain);
         KeyFiles.writeCertificates(pending.resolve(CA_FILE), caCertificates);
+        KeyFiles.writeKeyStore(pending.resolve(KEY_STORE_FILE), KEY_STORE_ALIAS, keys.getPrivate(), chain,
+                keyStorePassword);
         syncDirectory(pending);
 
         Path generations = createPrivateDirectory(dir.resolve(GENERATIONS));
@@ -163,15 +193,22 @@ public final class IdentityDirectory {
         Path link = dir.resolve("." + CURRENT + "-" + System.nanoTime());
         Files.createSymbolicLink(link, dir.relativize(generation));
         Files.move(link, current, StandardCopyOption.ATOMIC_MOVE);
-        for (String file : List.of(KEY_FILE, CERTIFICATE_FILE, CA_FILE)) {
+        for (String file : List.of(KEY_STORE_FILE, KEY_FILE, CERTIFICATE_FILE, CA_FILE)) {
             Path fixed = dir.resolve(file);
             if (!Files.exists(fixed, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createSymbolicLink(fixed, Path.of(CURRENT, file));
             }
         }
         syncDirectory(dir);
-        if (previous.isPresent() && !previous.get().normalize().equals(generation)) {
-            deleteTree(previous.get()); // the old key has no further use; fewer copies of keys is safer
+        // The generation before stays as a fallback (its certificate is still valid); older ones go:
+        // fewer copies of keys is safer.
+        try (var old = Files.list(generations)) {
+            for (Path g : old.toList()) {
+                Path normal = g.normalize();
+                if (!normal.equals(generation) && (previous.isEmpty() || !normal.equals(previous.get().normalize()))) {
+                    deleteTree(g);
+                }
+            }
         }
         return new DeviceIdentity(keys.getPrivate(), chain);
     }
@@ -180,6 +217,7 @@ public final class IdentityDirectory {
      * Drops the current identity (one that ended while the device was off), so the device can
      * enroll afresh; its files go with the next commit's clean-up. Hold {@link #lock()}.
      */
+    @Override
     public void forget() throws IOException {
         Path current = dir.resolve(CURRENT);
         if (Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
@@ -196,6 +234,7 @@ public final class IdentityDirectory {
      *
      * @throws IOException when another process holds it
      */
+    @Override
     public Lock lock() throws IOException {
         createPrivateDirectory(dir);
         FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), java.util.Set.of(StandardOpenOption.CREATE,
@@ -214,7 +253,7 @@ public final class IdentityDirectory {
     }
 
     /** Holds {@link #lock()} until closed. */
-    public static final class Lock implements AutoCloseable {
+    public static final class Lock implements CredentialStore.Lock {
         private final FileChannel channel;
 
         private Lock(FileChannel channel) {

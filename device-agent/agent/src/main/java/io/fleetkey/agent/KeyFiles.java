@@ -223,6 +223,31 @@ public final class KeyFiles {
                         .getEncoded()));
     }
 
+    /**
+     * Writes the key and its chain as a PKCS#12 file (AES-256, PBKDF2, as the JDK writes it) to
+     * a new file of mode 0600, forced to the disk. Java applications load it with
+     * {@code KeyStore.getInstance("PKCS12")}; {@code openssl pkcs12} reads it too.
+     */
+    public static void writeKeyStore(Path file, String alias, PrivateKey key, List<X509Certificate> chain,
+                                     char[] password) throws IOException {
+        byte[] bytes;
+        try {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry(alias, key, password, chain.toArray(X509Certificate[]::new));
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            store.store(out, password);
+            bytes = out.toByteArray();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot make the PKCS#12 key store: " + e.getMessage(), e);
+        }
+        try {
+            writeNew(file, bytes, ownerOnly(file.getFileSystem()));
+        } finally {
+            Arrays.fill(bytes, (byte) 0);
+        }
+    }
+
     /** Writes certificates as PEM to a new file readable by everyone (certificates are public). */
     public static void writeCertificates(Path file, List<X509Certificate> certificates) throws IOException {
         byte[] pem = Certificates.toPem(certificates).getBytes(StandardCharsets.US_ASCII);

@@ -56,7 +56,7 @@ class IdentityDirectoryTest {
     }
 
     @Test
-    void renewal_replaces_key_and_certificate_together_and_removes_the_old_pair() throws Exception {
+    void renewal_replaces_key_and_certificate_together_and_keeps_only_the_pair_before() throws Exception {
         IdentityDirectory directory = new IdentityDirectory(tmp.resolve("id"));
         directory.commit(pki.issueClient(directory.pendingKeyPair().getPublic(), "dev-7"), pki.caCertificates());
         Path oldGeneration = directory.dir().resolve(Files.readSymbolicLink(directory.dir().resolve("current")));
@@ -69,10 +69,12 @@ class IdentityDirectoryTest {
         assertThat(loaded.certificate()).isEqualTo(renewed);
         assertThat(KeyFiles.readKeyPair(directory.keyFile()).getPublic().getEncoded())
                 .isEqualTo(fresh.getPublic().getEncoded());
-        assertThat(oldGeneration).doesNotExist();
+        assertThat(oldGeneration).exists(); // the fallback
         try (Stream<Path> generations = Files.list(directory.dir().resolve("generations"))) {
-            assertThat(generations).hasSize(1);
+            assertThat(generations).hasSize(2);
         }
+        directory.commit(pki.issueClient(directory.pendingKeyPair().getPublic(), "dev-7"), pki.caCertificates());
+        assertThat(oldGeneration).doesNotExist();
         assertThat(Files.isSymbolicLink(directory.keyFile())).isTrue();
     }
 
@@ -121,6 +123,32 @@ class IdentityDirectoryTest {
         }
         try (IdentityDirectory.Lock again = directory.lock()) {
             assertThat(Files.exists(directory.dir(), LinkOption.NOFOLLOW_LINKS)).isTrue();
+        }
+    }
+
+    @Test
+    void the_identity_is_also_a_0600_pkcs12_store_and_the_generation_before_is_kept_as_a_fallback() throws Exception {
+        Path dir = tmp.resolve("store");
+        IdentityDirectory directory = new IdentityDirectory(dir, "s3cret".toCharArray());
+        java.security.KeyPair first = directory.pendingKeyPair();
+        directory.commit(pki.issueClient(first.getPublic(), "dev-1"), pki.caCertificates());
+        java.security.KeyPair second = directory.pendingKeyPair();
+        DeviceIdentity current = directory.commit(pki.issueClient(second.getPublic(), "dev-1"), pki.caCertificates());
+        java.security.KeyPair third = directory.pendingKeyPair();
+        DeviceIdentity newest = directory.commit(pki.issueClient(third.getPublic(), "dev-1"), pki.caCertificates());
+
+        java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(directory.keyStoreFile())) {
+            store.load(in, "s3cret".toCharArray());
+        }
+        assertThat(store.getCertificate(IdentityDirectory.KEY_STORE_ALIAS)).isEqualTo(newest.certificate());
+        assertThat(store.getKey(IdentityDirectory.KEY_STORE_ALIAS, "s3cret".toCharArray()).getEncoded())
+                .isEqualTo(third.getPrivate().getEncoded());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(directory.keyStoreFile())))
+                .isEqualTo("rw-------");
+        try (var generations = Files.list(dir.resolve("generations"))) {
+            assertThat(generations.map(p -> p.getFileName().toString()).toList())
+                    .containsExactlyInAnyOrder(current.serialHex(), newest.serialHex());
         }
     }
 }
