@@ -9,6 +9,7 @@ import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,21 +24,25 @@ import io.fleetkey.agent.DeviceEnroller;
 import io.fleetkey.agent.DeviceIdentity;
 import io.fleetkey.agent.EnrollmentPendingException;
 import io.fleetkey.agent.EstException;
+import io.fleetkey.agent.EstCoapsClient;
 import io.fleetkey.agent.EstHttpsClient;
+import io.fleetkey.agent.EstMqttClient;
 import io.fleetkey.agent.EstTransport;
 import io.fleetkey.agent.FreshnessNonce;
 import io.fleetkey.agent.IdentityDirectory;
 import io.fleetkey.server.testing.Json;
 import io.fleetkey.server.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code fleetkey-agent run}, the device's service, against the real server: it enrolls, renews
- * a short-lived certificate on time, rides out the server being down, and stops for good when
- * the device is revoked, told over MQTT; and a renewal cut short by a restart is finished with
- * the same key and certificate. The commands run in this JVM on a thread, as in their own.
+ * {@code fleetkey-agent run}, the device's service, against the real server on each door: it
+ * enrolls, renews a short-lived certificate on time, rides out the server being down, and stops
+ * for good when the device is revoked, told over MQTT; and a renewal cut short by a restart is
+ * finished with the same key and certificate. The commands run in this JVM on a thread, as in
+ * their own.
  */
 class AgentServiceIT {
     /** With the CA's minute of backdating, three quarters of the lifetime come about 11 s after issue. */
@@ -57,18 +62,40 @@ class AgentServiceIT {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    /** The doors the agent is tested on; events always come over MQTT. */
+    enum Door { HTTPS, COAPS, MQTT }
+
+    /** Fixed ports, so a server started again on the same data is where the agent left it. */
+    private record Ports(int https, int coaps, int mqtt, int mqtts) {
+        static Ports free() throws Exception {
+            try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(0);
+                 ServerSocket c = new ServerSocket(0); java.net.DatagramSocket d = new java.net.DatagramSocket(0)) {
+                return new Ports(a.getLocalPort(), d.getLocalPort(), b.getLocalPort(), c.getLocalPort());
+            }
+        }
+
+        List<String> door(Door door) {
+            return switch (door) {
+                case HTTPS -> List.of("--door", "https", "--server", "https://localhost:" + https);
+                case COAPS -> List.of("--door", "coaps", "--coap", "coaps://127.0.0.1:" + coaps);
+                case MQTT -> List.of("--door", "mqtt", "--mqtt", "ssl://localhost:" + mqtts);
+            };
         }
     }
 
-    private TestServer start(Path data, int port, boolean mqtt) {
-        Map<String, Object> props = new HashMap<>(mqtt ? TestServer.withMqtt() : Map.of());
-        props.put("micronaut.server.ssl.port", port);
-        props.put("fleetkey.public-base-url", "https://localhost:" + port);
+    private TestServer start(Path data, Ports ports, boolean mqtt) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("micronaut.server.ssl.port", ports.https());
+        props.put("fleetkey.public-base-url", "https://localhost:" + ports.https());
+        props.put("fleetkey.coaps.port", ports.coaps());
         props.put("fleetkey.profiles.short.validity", VALIDITY);
         props.put("fleetkey.profiles.short.extended-key-usages", "clientAuth");
+        if (mqtt) {
+            props.put("fleetkey.mqtt.embedded.enabled", "true");
+            props.put("fleetkey.mqtt.embedded.port", ports.mqtt());
+            props.put("fleetkey.mqtt.embedded.tls-port", ports.mqtts());
+            props.put("fleetkey.mqtt.embedded.tls-bind-address", "127.0.0.1");
+        }
         return TestServer.startIn(data, props);
     }
 
@@ -139,41 +166,56 @@ class AgentServiceIT {
         }
     }
 
-    @Test
-    void over_mqtt_it_enrolls_renews_and_stops_for_good_when_told_it_is_revoked() throws Exception {
-        int port = freePort();
-        server = start(temp.resolve("server"), port, true);
-        group("kiosks");
-        String token = server.registerDevice("kiosk-1", "kiosks");
-        IdentityDirectory directory = new IdentityDirectory(temp.resolve("kiosk-1"));
-        Running run = agent(quickRenewal(Map.of("FLEETKEY_ENROLLMENT_TOKEN", token)), "run", "--door", "mqtt",
-                "--mqtt", "ssl://localhost:" + server.mqttsPort(), "--ca-cert", server.caChainPem().toString(),
-                "--device-id", "kiosk-1", "--dir", directory.dir().toString());
-
-        await("enrolled", Duration.ofSeconds(30), () -> !serial(directory).isEmpty());
-        String first = serial(directory);
-        await("renewed over MQTT", Duration.ofSeconds(40), () -> !serial(directory).equals(first));
-
-        assertThat(server.api("POST", "/api/v1/devices/kiosk-1/revoke", Json.write(Map.of("reason", "keyCompromise")))
-                .statusCode()).isEqualTo(200);
-        assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isEqualTo(6);
-        assertThat(run.printed()).contains("is revoked");
+    private static List<String> args(String command, Ports ports, Door door, String... more) {
+        List<String> args = new ArrayList<>(List.of(command));
+        args.addAll(ports.door(door));
+        args.addAll(List.of(more));
+        return args;
     }
 
-    @Test
-    void over_https_it_rides_out_the_server_being_down_and_renews_when_it_is_back() throws Exception {
-        int port = freePort();
-        Path data = temp.resolve("server");
-        server = start(data, port, false);
-        group("pumps");
-        String token = server.registerDevice("pump-1", "pumps");
-        IdentityDirectory directory = new IdentityDirectory(temp.resolve("pump-1"));
-        Running run = agent(quickRenewal(Map.of("FLEETKEY_ENROLLMENT_TOKEN", token)), "run", "--door", "https",
-                "--server", "https://localhost:" + port, "--ca-cert", server.caChainPem().toString(),
-                "--device-id", "pump-1", "--dir", directory.dir().toString());
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void it_enrolls_renews_a_short_lived_certificate_and_stops_for_good_when_told_it_is_revoked(Door door)
+            throws Exception {
+        Ports ports = Ports.free();
+        server = start(temp.resolve("server"), ports, true);
+        group("kiosks");
+        String id = "kiosk-" + door.name().toLowerCase(java.util.Locale.ROOT);
+        String token = server.registerDevice(id, "kiosks");
+        IdentityDirectory directory = new IdentityDirectory(temp.resolve(id));
+        List<String> args = args("run", ports, door, "--ca-cert", server.caChainPem().toString(),
+                "--device-id", id, "--dir", directory.dir().toString());
+        if (door != Door.MQTT) { // events come over MQTT whatever the door
+            args.addAll(List.of("--mqtt", "ssl://localhost:" + ports.mqtts()));
+        }
+        Running run = agent(quickRenewal(Map.of("FLEETKEY_ENROLLMENT_TOKEN", token)), args.toArray(String[]::new));
+
         await("enrolled", Duration.ofSeconds(30), () -> !serial(directory).isEmpty());
         String first = serial(directory);
-        Path chain = server.caChainPem();
+        await("renewed over " + door, Duration.ofSeconds(40), () -> !serial(directory).equals(first));
+
+        assertThat(server.api("POST", "/api/v1/devices/" + id + "/revoke", Json.write(Map.of("reason", "keyCompromise")))
+                .statusCode()).isEqualTo(200);
+        assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isEqualTo(6);
+        assertThat(run.printed()).contains("is revoked").doesNotContain(token);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void it_rides_out_the_server_being_down_and_renews_when_it_is_back(Door door) throws Exception {
+        Ports ports = Ports.free();
+        Path data = temp.resolve("server");
+        boolean mqtt = door == Door.MQTT;
+        server = start(data, ports, mqtt);
+        group("pumps");
+        String id = "pump-" + door.name().toLowerCase(java.util.Locale.ROOT);
+        String token = server.registerDevice(id, "pumps");
+        IdentityDirectory directory = new IdentityDirectory(temp.resolve(id));
+        Running run = agent(quickRenewal(Map.of("FLEETKEY_ENROLLMENT_TOKEN", token)), args("run", ports, door,
+                "--ca-cert", server.caChainPem().toString(), "--device-id", id, "--dir", directory.dir().toString())
+                .toArray(String[]::new));
+        await("enrolled", Duration.ofSeconds(30), () -> !serial(directory).isEmpty());
+        String first = serial(directory);
 
         server.close(); // down before the renewal is due
         server = null;
@@ -181,32 +223,43 @@ class AgentServiceIT {
         assertThat(serial(directory)).isEqualTo(first);
         assertThat(run.status()).isNotDone();
 
-        server = start(data, port, false); // back, same CA and registry
-        await("renewed once the server is back", Duration.ofSeconds(30), () -> !serial(directory).equals(first));
-        assertThat(chain).exists();
+        server = start(data, ports, mqtt); // back, same CA, registry and ports
+        await("renewed once the server is back", Duration.ofSeconds(40), () -> !serial(directory).equals(first));
         run.interrupt();
         assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isZero();
         assertThat(run.printed()).contains("Stopped.");
     }
 
-    @Test
-    void a_renewal_cut_short_by_a_restart_is_finished_with_the_same_key_and_certificate() throws Exception {
-        int port = freePort();
-        server = start(temp.resolve("server"), port, false);
+    private static EstTransport transport(Door door, Ports ports, String id, List<X509Certificate> anchors,
+                                          DeviceIdentity identity) throws Exception {
+        return switch (door) {
+            case HTTPS -> new EstHttpsClient(java.net.URI.create("https://localhost:" + ports.https()),
+                    identity == null ? AgentTls.trusting(anchors) : AgentTls.trusting(anchors, () -> identity));
+            case COAPS -> new EstCoapsClient(java.net.URI.create("coaps://127.0.0.1:" + ports.coaps()), anchors,
+                    identity, Duration.ofSeconds(30));
+            case MQTT -> new EstMqttClient(java.net.URI.create("ssl://localhost:" + ports.mqtts()), id, anchors,
+                    identity, Duration.ofSeconds(30));
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(Door.class)
+    void a_renewal_cut_short_by_a_restart_is_finished_with_the_same_key_and_certificate(Door door) throws Exception {
+        Ports ports = Ports.free();
+        server = start(temp.resolve("server"), ports, door == Door.MQTT);
         group("tills");
-        String token = server.registerDevice("till-1", "tills");
-        IdentityDirectory directory = new IdentityDirectory(temp.resolve("till-1"));
-        var anchors = server.caChain();
-        java.net.URI https = java.net.URI.create("https://localhost:" + port);
+        String id = "till-" + door.name().toLowerCase(java.util.Locale.ROOT);
+        String token = server.registerDevice(id, "tills");
+        IdentityDirectory directory = new IdentityDirectory(temp.resolve(id));
+        List<X509Certificate> anchors = server.caChain();
         DeviceIdentity first;
-        try (IdentityDirectory.Lock lock = directory.lock();
-             EstHttpsClient est = new EstHttpsClient(https, AgentTls.trusting(anchors))) {
-            first = new DeviceEnroller(est, anchors, directory).enroll("till-1", token);
+        try (IdentityDirectory.Lock lock = directory.lock(); EstTransport est = transport(door, ports, id, anchors, null)) {
+            first = new DeviceEnroller(est, anchors, directory).enroll(id, token);
         }
         // A renewal whose answer never reached the disk: the server issued, then the device lost power.
         String[] lost = new String[1];
         try (IdentityDirectory.Lock lock = directory.lock();
-             EstHttpsClient est = new EstHttpsClient(https, AgentTls.trusting(anchors, () -> first))) {
+             EstTransport est = transport(door, ports, id, anchors, first)) {
             EstTransport dying = new EstTransport() {
                 @Override
                 public String endpoint() {
@@ -214,7 +267,7 @@ class AgentServiceIT {
                 }
 
                 @Override
-                public java.util.List<java.security.cert.X509Certificate> caCertificates()
+                public List<X509Certificate> caCertificates()
                         throws EstException, java.io.IOException, InterruptedException {
                     return est.caCertificates();
                 }
@@ -225,13 +278,13 @@ class AgentServiceIT {
                 }
 
                 @Override
-                public java.security.cert.X509Certificate simpleEnroll(byte[] csr)
+                public X509Certificate simpleEnroll(byte[] csr)
                         throws EstException, EnrollmentPendingException, java.io.IOException, InterruptedException {
                     return est.simpleEnroll(csr);
                 }
 
                 @Override
-                public java.security.cert.X509Certificate simpleReenroll(byte[] csr)
+                public X509Certificate simpleReenroll(byte[] csr)
                         throws EstException, EnrollmentPendingException, java.io.IOException, InterruptedException {
                     lost[0] = est.simpleReenroll(csr).getSerialNumber().toString(16);
                     throw new java.io.IOException("power cut");
@@ -249,11 +302,11 @@ class AgentServiceIT {
 
         // Restarted, the agent renews again: the pending key goes out again and the certificate
         // already issued for it comes back; the server issues nothing new.
-        Running renew = agent(Map.of(), "renew", "--server", "https://localhost:" + port, "--ca-cert",
-                server.caChainPem().toString(), "--dir", directory.dir().toString());
+        Running renew = agent(Map.of(), args("renew", ports, door, "--ca-cert", server.caChainPem().toString(),
+                "--dir", directory.dir().toString()).toArray(String[]::new));
         assertThat(renew.status().get(30, TimeUnit.SECONDS)).as(renew.printed()).isZero();
         assertThat(serial(directory)).isEqualTo(lost[0]);
-        String certificates = server.api("GET", "/api/v1/devices/till-1", null).body();
-        assertThat(Json.parse(certificates).get("certificates")).as("no third certificate").hasSize(2);
+        String device = server.api("GET", "/api/v1/devices/" + id, null).body();
+        assertThat(Json.parse(device).get("certificates")).as("no third certificate").hasSize(2);
     }
 }
