@@ -75,6 +75,10 @@ final class AgentService {
         try {
             DeviceIdentity identity = enrolledIdentity(door, address, anchors, directory, policy);
             return serve(door, address, anchors, directory, policy, identity);
+        } catch (InterruptedException e) {
+            // An embedding application stopping the service: a stop like any other.
+            cli.out().println("Stopped.");
+            return AgentCli.OK;
         } finally {
             done.countDown();
             try {

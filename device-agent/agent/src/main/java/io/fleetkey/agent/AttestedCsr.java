@@ -138,8 +138,7 @@ public final class AttestedCsr {
                     csr.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
                             new DERUTF8String(challengePassword));
                 }
-                return csr.build(new JcaContentSignerBuilder(signatureAlgorithm(keys.getPublic())).setProvider(BC)
-                        .setSecureRandom(RANDOM).build(keys.getPrivate())).getEncoded();
+                return csr.build(KeyFiles.contentSigner(keys.getPrivate(), keys.getPublic())).getEncoded();
             } catch (OperatorCreationException | IOException e) {
                 throw new IllegalStateException("cannot build the certification request: " + e.getMessage(), e);
             }

@@ -127,12 +127,25 @@ public final class KeyFiles {
             for (Attribute attribute : attributes) {
                 builder.addAttribute(attribute.getAttrType(), attribute.getAttributeValues());
             }
-            PKCS10CertificationRequest csr = builder.build(new JcaContentSignerBuilder(
-                    signatureAlgorithm(keys.getPublic())).setProvider(BC).build(keys.getPrivate()));
+            PKCS10CertificationRequest csr = builder.build(contentSigner(keys.getPrivate(), keys.getPublic()));
             return csr.getEncoded();
         } catch (OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot build the certification request", e);
         }
+    }
+
+    /**
+     * A signer for the request: Bouncy Castle for a key in memory; for a key that stays in a
+     * token (a PKCS#11 handle, whose encoding is not available) the JVM picks the provider that
+     * can use it.
+     */
+    static org.bouncycastle.operator.ContentSigner contentSigner(PrivateKey key, PublicKey publicKey)
+            throws OperatorCreationException {
+        JcaContentSignerBuilder builder = new JcaContentSignerBuilder(signatureAlgorithm(publicKey));
+        if (key.getEncoded() != null) {
+            builder.setProvider(BC);
+        }
+        return builder.build(key);
     }
 
     /**

@@ -90,6 +90,8 @@ class AgentServiceIT {
         props.put("fleetkey.coaps.port", ports.coaps());
         props.put("fleetkey.profiles.short.validity", VALIDITY);
         props.put("fleetkey.profiles.short.extended-key-usages", "clientAuth");
+        props.put("fleetkey.profiles.tiny.validity", "2s");
+        props.put("fleetkey.profiles.tiny.extended-key-usages", "clientAuth");
         if (mqtt) {
             props.put("fleetkey.mqtt.embedded.enabled", "true");
             props.put("fleetkey.mqtt.embedded.port", ports.mqtt());
@@ -308,5 +310,37 @@ class AgentServiceIT {
         assertThat(serial(directory)).isEqualTo(lost[0]);
         String device = server.api("GET", "/api/v1/devices/" + id, null).body();
         assertThat(Json.parse(device).get("certificates")).as("no third certificate").hasSize(2);
+    }
+
+    @org.junit.jupiter.api.Test
+    void an_identity_that_ended_while_the_device_was_off_is_enrolled_again() throws Exception {
+        Ports ports = Ports.free();
+        server = start(temp.resolve("server"), ports, false);
+        assertThat(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "sleepers", "profile", "tiny")))
+                .statusCode()).isEqualTo(201);
+        String id = "sleeper-1";
+        String token = server.registerDevice(id, "sleepers");
+        IdentityDirectory directory = new IdentityDirectory(temp.resolve(id));
+        List<X509Certificate> anchors = server.caChain();
+        DeviceIdentity first;
+        try (IdentityDirectory.Lock lock = directory.lock();
+             EstTransport est = transport(Door.HTTPS, ports, id, anchors, null)) {
+            first = new DeviceEnroller(est, anchors, directory).enroll(id, token);
+        }
+        Thread.sleep(Math.max(0, java.time.Duration.between(java.time.Instant.now(), first.notAfter()).toMillis()) + 500);
+        // The device was off past its certificate's end. The group's policy here: a new token.
+        assertThat(server.api("PATCH", "/api/v1/groups/sleepers", Json.write(Map.of("profile", "short")))
+                .statusCode()).isEqualTo(200);
+        String fresh = Json.field(server.api("POST", "/api/v1/devices/" + id + "/enrollment-token", null).body(),
+                "enrollmentToken");
+        Running run = agent(quickRenewal(Map.of("FLEETKEY_ENROLLMENT_TOKEN", fresh)), args("run", ports, Door.HTTPS,
+                "--ca-cert", server.caChainPem().toString(), "--dir", directory.dir().toString())
+                .toArray(String[]::new));
+        await("enrolled again", Duration.ofSeconds(30), () -> !serial(directory).isEmpty()
+                && !serial(directory).equals(first.serialHex()));
+        assertThat(run.printed()).contains("ended", "enrolling again");
+        await("running", Duration.ofSeconds(30), () -> run.printed().contains("Running for device"));
+        run.interrupt();
+        assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isZero();
     }
 }
