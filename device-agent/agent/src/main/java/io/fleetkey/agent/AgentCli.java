@@ -639,5 +639,9 @@ public final class AgentCli {
             super(message);
             this.status = status;
         }
+
+        int status() {
+            return status;
+        }
     }
 }

@@ -75,8 +75,8 @@ final class AgentService {
         try {
             DeviceIdentity identity = enrolledIdentity(door, address, anchors, directory, policy);
             return serve(door, address, anchors, directory, policy, identity);
-        } catch (InterruptedException e) {
-            // An embedding application stopping the service: a stop like any other.
+        } catch (InterruptedException | Stopped e) {
+            // An embedding application stopping the service, or a stop while enrolling: a stop like any other.
             cli.out().println("Stopped.");
             return AgentCli.OK;
         } finally {
@@ -128,22 +128,29 @@ final class AgentService {
                     return enrolled;
                 }
             } catch (EstException e) {
-                int status = e.code().filter(c -> c == FailureCode.DEVICE_REVOKED).isPresent()
-                        ? AgentCli.REVOKED : AgentCli.REFUSED;
-                throw new Failure(status, AgentCli.explain(e, false, deviceId));
+                if (e.code().filter(c -> c == FailureCode.UNAVAILABLE).isEmpty()) {
+                    int status = e.code().filter(c -> c == FailureCode.DEVICE_REVOKED).isPresent()
+                            ? AgentCli.REVOKED : AgentCli.REFUSED;
+                    throw new Failure(status, AgentCli.explain(e, false, deviceId));
+                }
+                if (waitBeforeTrying("the server is busy: " + e.reason(), policy.backoff(attempt, random))) {
+                    throw new Stopped();
+                }
             } catch (EnrollmentPendingException e) {
+                Duration wait = e.retryAfter().compareTo(Duration.ofSeconds(1)) >= 0 ? e.retryAfter()
+                        : policy.backoff(attempt, random);
                 cli.out().println("Waiting for a fleet manager's approval (" + e.reason() + "); asking again in "
-                        + e.retryAfter().toSeconds() + " s");
-                if (stop.await(e.retryAfter().toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new Failure(AgentCli.PENDING, "stopped while waiting for approval");
+                        + wait.toSeconds() + " s");
+                if (stop.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new Stopped();
                 }
             } catch (IOException e) {
-                Duration wait = policy.backoff(attempt, random);
-                cli.err().println("fleetkey-agent: " + AgentCli.io(e, door, address,
-                                Path.of(options.required(AgentCli.CA_CERT)), directory)
-                        .getMessage() + "; trying again in " + wait.toSeconds() + " s");
-                if (stop.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new Failure(AgentCli.UNREACHABLE, "stopped before the device could enroll");
+                Failure failure = AgentCli.io(e, door, address, Path.of(options.required(AgentCli.CA_CERT)), directory);
+                if (failure.status() != AgentCli.UNREACHABLE) {
+                    throw failure; // a broker that refuses the device, a file problem: retrying will not help
+                }
+                if (waitBeforeTrying(failure.getMessage(), policy.backoff(attempt, random))) {
+                    throw new Stopped();
                 }
             }
         }
@@ -224,6 +231,21 @@ final class AgentService {
         } else if ("renew-now".equals(notice.event())) {
             LOG.log(System.Logger.Level.INFO, "A fleet manager asks for a renewal now");
             agent.renewNow();
+        }
+    }
+
+    /** Says what failed and waits; true when a stop came instead. */
+    private boolean waitBeforeTrying(String problem, Duration wait) throws InterruptedException {
+        cli.err().println("fleetkey-agent: " + problem + "; trying again in " + wait.toSeconds() + " s");
+        return stop.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** A stop that came while enrolling. */
+    private static final class Stopped extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Stopped() {
+            super(null, null, false, false);
         }
     }
 

@@ -223,21 +223,28 @@ public final class DeviceAgent implements AutoCloseable {
                 return;
             }
         }
-        try (CredentialStore.Lock lock = directory.lock()) {
+        try (CredentialStore.Lock lock = lockOrRetry()) {
+            if (lock == null) {
+                return;
+            }
+            DeviceIdentity onDisk = directory.load().orElse(null);
+            if (onDisk != null && current != null && !onDisk.serialHex().equals(current.serialHex())) {
+                // Renewed meanwhile by another process (the command line's renew): carry on with that one.
+                synchronized (this) {
+                    if (state != State.REVOKED) {
+                        adopt(onDisk);
+                    }
+                }
+                return;
+            }
             DeviceIdentity renewed = renewal.renew();
             synchronized (this) {
                 if (state == State.REVOKED) {
                     return; // told of the revocation while the request was out
                 }
-                current = renewed;
-                forgetTlsSessions();
-                state = State.ENROLLED;
-                failures = 0;
-                lastProblem = null;
+                adopt(renewed);
                 LOG.log(Level.INFO, "Renewed the certificate of device {0}: serial {1}, valid until {2}",
                         renewed.deviceId(), renewed.serialHex(), renewed.notAfter());
-                scheduleAt(policy.renewalTime(renewed.certificate().getNotBefore().toInstant(), renewed.notAfter(),
-                        random));
             }
         } catch (EnrollmentPendingException e) {
             retry("the renewal waits for a fleet manager's approval", e.retryAfter());
@@ -251,8 +258,29 @@ public final class DeviceAgent implements AutoCloseable {
             retry("the server could not be reached: " + e.getMessage(), null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Never let the renewal thread end quietly: what failed is retried like the rest.
             retry("the renewal failed: " + e, null);
+        }
+    }
+
+    /** Makes an identity the current one and schedules its renewal. Holds this. */
+    private void adopt(DeviceIdentity identity) {
+        current = identity;
+        forgetTlsSessions();
+        state = State.ENROLLED;
+        failures = 0;
+        lastProblem = null;
+        scheduleAt(policy.renewalTime(identity.certificate().getNotBefore().toInstant(), identity.notAfter(), random));
+    }
+
+    /** The store's lock, or null after scheduling another try when another process holds it. */
+    private CredentialStore.Lock lockOrRetry() {
+        try {
+            return directory.lock();
+        } catch (IOException e) {
+            retry("the identity store is busy (" + e.getMessage() + ")", Duration.ofSeconds(5));
+            return null;
         }
     }
 
@@ -263,7 +291,9 @@ public final class DeviceAgent implements AutoCloseable {
         }
         failures++;
         lastProblem = problem;
-        Duration wait = after != null ? after : policy.backoff(failures, random);
+        // A zero Retry-After or Max-Age must not become a tight loop.
+        Duration wait = after != null && after.compareTo(Duration.ofSeconds(1)) >= 0 ? after
+                : policy.backoff(failures, random);
         Instant when = clock.instant().plus(wait);
         Instant end = current.notAfter();
         if (!when.isBefore(end)) {

@@ -49,8 +49,10 @@ public final class DeviceEvents implements AutoCloseable {
     public static DeviceEvents listen(URI broker, String deviceId, SSLContext tls, Consumer<Notice> onNotice)
             throws java.io.IOException {
         String topic = MqttTopics.events(deviceId);
+        MqttAsyncClient client = null;
         try {
-            MqttAsyncClient client = new MqttAsyncClient(broker.toString(), deviceId + ":events", new MemoryPersistence());
+            client = new MqttAsyncClient(broker.toString(), deviceId + ":events", new MemoryPersistence());
+            MqttAsyncClient self = client;
             MqttConnectionOptions options = new MqttConnectionOptions();
             options.setCleanStart(true);
             options.setAutomaticReconnect(true);
@@ -89,7 +91,7 @@ public final class DeviceEvents implements AutoCloseable {
                 public void connectComplete(boolean reconnect, String serverUri) {
                     if (reconnect) {
                         try {
-                            client.subscribe(topic, 1);
+                            self.subscribe(topic, 1);
                         } catch (MqttException e) {
                             LOG.log(Level.WARNING, "Device events: cannot subscribe again: {0}", e.getMessage());
                         }
@@ -104,6 +106,13 @@ public final class DeviceEvents implements AutoCloseable {
             client.subscribe(topic, 1).waitForCompletion(30_000);
             return new DeviceEvents(client);
         } catch (MqttException e) {
+            if (client != null) {
+                try {
+                    client.close(true); // else its automatic reconnect would fight the next attempt's client
+                } catch (MqttException ignored) {
+                    // closing anyway
+                }
+            }
             throw new java.io.IOException("cannot listen for device events at " + broker + ": " + e.getMessage(), e);
         }
     }

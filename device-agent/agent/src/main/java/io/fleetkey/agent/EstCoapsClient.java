@@ -110,7 +110,12 @@ public final class EstCoapsClient implements EstTransport {
         }
         this.endpoint = new CoapEndpoint.Builder().setConfiguration(configuration)
                 .setConnector(new DTLSConnector(dtls.build())).build();
-        endpoint.start();
+        try {
+            endpoint.start();
+        } catch (IOException | RuntimeException e) {
+            endpoint.destroy(); // its socket and threads
+            throw e;
+        }
     }
 
     /** A client with {@link #DEFAULT_TIMEOUT}. */

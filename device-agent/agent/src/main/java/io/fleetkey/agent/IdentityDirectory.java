@@ -64,7 +64,7 @@ public final class IdentityDirectory implements CredentialStore {
         this(dir, new char[0]);
     }
 
-    /** @param keyStorePassword protects {@value #KEY_STORE_FILE} (FLEETKEY_AGENT_KEYSTORE_PASSWORD) */
+    /** @param keyStorePassword protects {@value #KEY_STORE_FILE} (the command line takes FLEETKEY_KEYSTORE_PASSWORD) */
     public IdentityDirectory(Path dir, char[] keyStorePassword) {
         this.dir = dir.toAbsolutePath().normalize();
         this.keyStorePassword = keyStorePassword.clone();
@@ -215,16 +215,15 @@ public final class IdentityDirectory implements CredentialStore {
 
     /**
      * Drops the current identity (one that ended while the device was off), so the device can
-     * enroll afresh; its files go with the next commit's clean-up. Hold {@link #lock()}.
+     * enroll afresh. Its files stay until the next commit's clean-up: a device whose clock
+     * jumped ahead loses nothing before a new identity is in place. Hold {@link #lock()}.
      */
     @Override
     public void forget() throws IOException {
         Path current = dir.resolve(CURRENT);
         if (Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
-            Path generation = dir.resolve(Files.readSymbolicLink(current));
             Files.delete(current);
             syncDirectory(dir);
-            deleteTree(generation);
         }
     }
 

@@ -5,7 +5,9 @@ import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 import javax.net.ssl.SSLEngine;
@@ -19,9 +21,12 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * and checks the chain itself. Thread-safe if the supplier is.
  */
 public final class IdentityKeyManager extends X509ExtendedKeyManager {
-    private static final String ALIAS = "device";
+    private static final String ALIAS_PREFIX = "device-";
+    /** Identities handed out lately, by alias: a handshake asks for alias, chain and key apart. */
+    private static final int REMEMBERED = 4;
 
     private final Supplier<DeviceIdentity> identity;
+    private final Map<String, DeviceIdentity> handedOut = new ConcurrentHashMap<>();
 
     /** @param identity gives the identity to present; it may return null to present none */
     public IdentityKeyManager(Supplier<DeviceIdentity> identity) {
@@ -38,30 +43,43 @@ public final class IdentityKeyManager extends X509ExtendedKeyManager {
         return choose(keyTypes);
     }
 
+    /**
+     * The alias names one identity (by its serial), so the chain and the key a handshake asks
+     * for next belong together even when a renewal lands in between.
+     */
     private String choose(String[] keyTypes) {
         DeviceIdentity current = identity.get();
         if (current == null) {
             return null;
         }
         String algorithm = current.privateKey().getAlgorithm();
-        return keyTypes == null || Arrays.asList(keyTypes).contains(algorithm) ? ALIAS : null;
+        if (keyTypes != null && !Arrays.asList(keyTypes).contains(algorithm)) {
+            return null;
+        }
+        String alias = ALIAS_PREFIX + current.serialHex();
+        if (handedOut.size() >= REMEMBERED && !handedOut.containsKey(alias)) {
+            handedOut.clear();
+        }
+        handedOut.put(alias, current);
+        return alias;
     }
 
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
-        DeviceIdentity current = identity.get();
-        return ALIAS.equals(alias) && current != null ? current.chain().toArray(X509Certificate[]::new) : null;
+        DeviceIdentity chosen = alias == null ? null : handedOut.get(alias);
+        return chosen == null ? null : chosen.chain().toArray(X509Certificate[]::new);
     }
 
     @Override
     public PrivateKey getPrivateKey(String alias) {
-        DeviceIdentity current = identity.get();
-        return ALIAS.equals(alias) && current != null ? current.privateKey() : null;
+        DeviceIdentity chosen = alias == null ? null : handedOut.get(alias);
+        return chosen == null ? null : chosen.privateKey();
     }
 
     @Override
     public String[] getClientAliases(String keyType, Principal[] issuers) {
-        return identity.get() == null ? null : new String[]{ALIAS};
+        String alias = choose(keyType == null ? null : new String[]{keyType});
+        return alias == null ? null : new String[]{alias};
     }
 
     @Override

@@ -95,7 +95,9 @@ class DeviceAgentTest {
                     && !agent.identity().orElseThrow().serialHex().equals(first.serialHex()));
             DeviceIdentity second = agent.identity().orElseThrow();
             assertThat(agent.sslContext()).isSameAs(context);
-            assertThat(agent.keyManager().getCertificateChain("device")[0]).isEqualTo(second.certificate());
+            String alias = agent.keyManager().chooseClientAlias(new String[]{"EC"}, null, null);
+            assertThat(agent.keyManager().getCertificateChain(alias)[0]).isEqualTo(second.certificate());
+            assertThat(agent.keyManager().getPrivateKey(alias)).isEqualTo(second.privateKey());
             assertThat(directory.load()).contains(second);
             // The next renewal is due at two thirds of the new certificate's lifetime.
             Instant due = agent.status().nextAttempt().orElseThrow();
