@@ -188,7 +188,9 @@ final class AgentService {
             cli.out().println("Running for device '" + identity.deviceId() + "': certificate " + identity.serialHex()
                     + " valid until " + identity.notAfter() + "; renewal due at "
                     + agent.status().nextAttempt().map(Instant::toString).orElse("-"));
-            while (!stopped()) {
+            boolean first = true;
+            while (first || !stopped()) {
+                first = false;
                 DeviceAgent.State state = agent.status().state();
                 if (mqtt.isPresent() && listening == null && state != DeviceAgent.State.REVOKED
                         && !Instant.now().isBefore(nextTry)) {
@@ -197,6 +199,8 @@ final class AgentService {
                         listening = DeviceEvents.listen(URI.create(mqtt.get()), identity.deviceId(),
                                 agent.sslContext(), notice -> onNotice(agent, notice));
                         events = listening;
+                        cli.out().println("Listening for device events on "
+                                + io.fleetkey.protocol.MqttTopics.events(identity.deviceId()));
                     } catch (IOException | IllegalArgumentException e) {
                         Duration wait = policy.backoff(++tries, random);
                         nextTry = Instant.now().plus(wait);

@@ -343,4 +343,39 @@ class AgentServiceIT {
         run.interrupt();
         assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isZero();
     }
+
+    @org.junit.jupiter.api.Test
+    void it_renews_when_a_fleet_manager_asks_and_learns_from_the_crl_at_start_that_it_was_revoked() throws Exception {
+        Ports ports = Ports.free();
+        server = start(temp.resolve("server"), ports, true);
+        assertThat(server.api("POST", "/api/v1/groups", Json.write(Map.of("name", "tills", "profile", "device")))
+                .statusCode()).isEqualTo(201);
+        String id = "till-9";
+        String token = server.registerDevice(id, "tills");
+        IdentityDirectory directory = new IdentityDirectory(temp.resolve(id));
+        String[] args = args("run", ports, Door.HTTPS, "--ca-cert", server.caChainPem().toString(), "--device-id", id,
+                "--dir", directory.dir().toString(), "--mqtt", "ssl://localhost:" + ports.mqtts()).toArray(String[]::new);
+        Running run = agent(Map.of("FLEETKEY_ENROLLMENT_TOKEN", token), args);
+        await("listening for events", Duration.ofSeconds(30), () -> run.printed().contains("Listening for device events"));
+        String first = serial(directory);
+
+        // A 90-day certificate is not due for months: the renewal comes from the renew-now notice.
+        assertThat(server.api("POST", "/api/v1/devices/" + id + "/renew-now", null).statusCode()).isEqualTo(202);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (serial(directory).equals(first)) {
+            assertThat(System.nanoTime()).as("renewed on the fleet manager's word: " + run.printed())
+                    .isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        run.interrupt();
+        assertThat(run.status().get(20, TimeUnit.SECONDS)).as(run.printed()).isZero();
+
+        // Revoked while the device was off; at start, without the events topic, the CRL tells it.
+        assertThat(server.api("POST", "/api/v1/devices/" + id + "/revoke", Json.write(Map.of("reason", "superseded")))
+                .statusCode()).isEqualTo(200);
+        Running again = agent(Map.of(), args("run", ports, Door.HTTPS, "--ca-cert", server.caChainPem().toString(),
+                "--dir", directory.dir().toString()).toArray(String[]::new));
+        assertThat(again.status().get(30, TimeUnit.SECONDS)).as(again.printed()).isEqualTo(6);
+        assertThat(again.printed()).contains("is on the CRL");
+    }
 }
