@@ -3,16 +3,12 @@ package io.fleetkey.agent;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.interfaces.ECKey;
-import java.security.interfaces.RSAKey;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 
@@ -24,14 +20,6 @@ import io.fleetkey.protocol.Evidence;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.ASN1Primitive;
-import org.bouncycastle.asn1.DERUTF8String;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
  * A DER PKCS#10 request that carries the device's evidence, ready for any door
@@ -128,20 +116,12 @@ public final class AttestedCsr {
             if (signer == null) {
                 throw new IllegalStateException("the statement needs a signer: the factory identity or the current identity");
             }
-            Attribute attestation = attribute(deviceId, keys.getPublic(), signer, nonce, evidence, clock);
-            try {
-                PKCS10CertificationRequestBuilder csr = new JcaPKCS10CertificationRequestBuilder(
-                        new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build(), keys.getPublic())
-                        .addAttribute(attestation.getAttrType(), attestation.getAttrValues().toArray());
-                if (challengePassword != null) {
-                    // RFC 2985 §5.4.1: a DirectoryString; UTF8String holds any token.
-                    csr.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_challengePassword,
-                            new DERUTF8String(challengePassword));
-                }
-                return csr.build(KeyFiles.contentSigner(keys.getPrivate(), keys.getPublic())).getEncoded();
-            } catch (OperatorCreationException | IOException e) {
-                throw new IllegalStateException("cannot build the certification request: " + e.getMessage(), e);
+            List<Attribute> attributes = new java.util.ArrayList<>();
+            attributes.add(attribute(deviceId, keys.getPublic(), signer, nonce, evidence, clock));
+            if (challengePassword != null) {
+                attributes.add(KeyFiles.challengePassword(challengePassword));
             }
+            return KeyFiles.certificationRequest(keys, deviceId, attributes);
         }
     }
 
@@ -152,7 +132,7 @@ public final class AttestedCsr {
      */
     public static Attribute attribute(String deviceId, PublicKey newKey, StatementSigner signer, String nonce,
                                       Evidence evidence, Clock clock) {
-        DeviceStatement.Claims claims = new DeviceStatement.Claims(deviceId, spkiSha256(newKey), Instant.now(clock),
+        DeviceStatement.Claims claims = new DeviceStatement.Claims(deviceId, DeviceStatement.keyBinding(newKey), Instant.now(clock),
                 nonce, evidence);
         String statement = DeviceStatement.sign(claims, signer.privateKey());
         AttestationBundle bundle = new AttestationBundle(List.of(AttestationBundle.Statement.eatJwt(statement)),
@@ -162,15 +142,6 @@ public final class AttestedCsr {
                     new org.bouncycastle.asn1.DERSet(ASN1Primitive.fromByteArray(bundle.encoded())));
         } catch (IOException e) {
             throw new IllegalStateException("cannot encode the attestation bundle: " + e.getMessage(), e);
-        }
-    }
-
-    /** SHA-256 of the key's DER SubjectPublicKeyInfo, lower-case hex: what a statement binds ({@code spki_sha256}). */
-    public static String spkiSha256(PublicKey key) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("every Java platform has SHA-256", e);
         }
     }
 

@@ -3,12 +3,12 @@ package io.fleetkey.agent;
 import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLContext;
 
+import com.nimbusds.jose.util.JSONObjectUtils;
 import io.fleetkey.protocol.MqttTopics;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
@@ -28,8 +28,6 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  */
 public final class DeviceEvents implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DeviceEvents.class.getName());
-    private static final Pattern EVENT = Pattern.compile("\"event\"\\s*:\\s*\"([a-z-]+)\"");
-    private static final Pattern REASON = Pattern.compile("\"reason\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     /** A notice from the server. */
     public record Notice(String event, String reason) {
@@ -73,14 +71,18 @@ public final class DeviceEvents implements AutoCloseable {
 
                 @Override
                 public void messageArrived(String arrivedOn, MqttMessage message) {
-                    String json = new String(message.getPayload(), StandardCharsets.UTF_8);
-                    Matcher event = EVENT.matcher(json);
-                    if (!event.find()) {
+                    Map<String, Object> body;
+                    try {
+                        body = JSONObjectUtils.parse(new String(message.getPayload(), StandardCharsets.UTF_8));
+                    } catch (java.text.ParseException e) {
+                        LOG.log(Level.WARNING, "Device events: a message that is not JSON on {0}", arrivedOn);
+                        return;
+                    }
+                    if (!(body.get("event") instanceof String event)) {
                         LOG.log(Level.WARNING, "Device events: a message without an event on {0}", arrivedOn);
                         return;
                     }
-                    Matcher reason = REASON.matcher(json);
-                    onNotice.accept(new Notice(event.group(1), reason.find() ? reason.group(1) : null));
+                    onNotice.accept(new Notice(event, body.get("reason") instanceof String r ? r : null));
                 }
 
                 @Override

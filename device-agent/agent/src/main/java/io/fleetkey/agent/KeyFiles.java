@@ -17,13 +17,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
@@ -53,15 +51,12 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
- * The device's key material on disk and in requests: EC P-256 keys made with Bouncy Castle,
+ * The device's key material on disk and in requests: keys of a {@link DeviceKeyType} (EC P-256
+ * by default, what the server's CSR attributes ask for) made with Bouncy Castle,
  * PKCS#10 requests, private keys as PKCS#8 PEM that only the owner can read, certificate
  * chains as PEM. Nothing here logs or prints key material.
  */
 public final class KeyFiles {
-    /** The curve of device keys; the server's CSR attributes ask for it (RFC 7030 §4.5). */
-    public static final String CURVE = "P-256";
-    /** The CSR signature algorithm the server's CSR attributes ask for. */
-    public static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
     /** Kept private rather than installed with Security.addProvider: a library must not change JVM-wide state. */
     private static final Provider BC = new BouncyCastleProvider();
@@ -106,7 +101,7 @@ public final class KeyFiles {
     }
 
     /**
-     * A DER PKCS#10 request for the key, subject CN = device id, signed SHA256withECDSA
+     * A DER PKCS#10 request for the key, subject CN = device id, signed with the algorithm that fits the key
      * (proof of possession, RFC 2986 §3).
      */
     public static byte[] certificationRequest(KeyPair keys, String deviceId) {

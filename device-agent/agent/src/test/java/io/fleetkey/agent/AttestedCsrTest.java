@@ -97,7 +97,7 @@ class AttestedCsrTest {
                 signer.certificate().getPublicKey());
         assertThat(claims.deviceId()).isEqualTo("meter-000001");
         assertThat(claims.csrKeySha256()).isEqualTo(sha256(keys.getPublic().getEncoded()))
-                .isEqualTo(AttestedCsr.spkiSha256(keys.getPublic()));
+                .isEqualTo(io.fleetkey.protocol.DeviceStatement.keyBinding(keys.getPublic()));
         assertThat(claims.issuedAt()).isEqualTo(now);
         assertThat(claims.nonce()).isEqualTo(NONCE);
         assertThat(claims.evidence()).isEqualTo(evidence());
@@ -119,7 +119,7 @@ class AttestedCsrTest {
         assertThat(bundle.certificates().get(0)).isEqualTo(factory.certificate());
         DeviceStatement.Claims claims = DeviceStatement.verify(bundle.deviceStatement().orElseThrow(),
                 factory.certificate().getPublicKey());
-        assertThat(claims.csrKeySha256()).isEqualTo(AttestedCsr.spkiSha256(keys.getPublic()));
+        assertThat(claims.csrKeySha256()).isEqualTo(io.fleetkey.protocol.DeviceStatement.keyBinding(keys.getPublic()));
         assertThat(claims.evidence()).isEqualTo(Evidence.NONE);
     }
 
@@ -147,7 +147,7 @@ class AttestedCsrTest {
         AttestationBundle bundle = bundle(csr);
         assertThat(bundle.certificates()).containsExactly(current, FLEETKEY.issuing);
         assertThat(DeviceStatement.verify(bundle.deviceStatement().orElseThrow(), current.getPublicKey())
-                .csrKeySha256()).isEqualTo(AttestedCsr.spkiSha256(next.getPublic()));
+                .csrKeySha256()).isEqualTo(io.fleetkey.protocol.DeviceStatement.keyBinding(next.getPublic()));
         Attribute[] password = csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_challengePassword);
         assertThat(password).hasSize(1);
         assertThat(((ASN1String) password[0].getAttrValues().getObjectAt(0)).getString()).isEqualTo("tok_en-0123");

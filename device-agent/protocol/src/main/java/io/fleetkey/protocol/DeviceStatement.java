@@ -82,6 +82,18 @@ public final class DeviceStatement {
         }
     }
 
+    /**
+     * The {@value #KEY_BINDING} claim for a CSR key: the SHA-256 of its DER SubjectPublicKeyInfo,
+     * lower-case hex, as the server computes it from the CSR.
+     */
+    public static String keyBinding(PublicKey key) {
+        try {
+            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+
     /** Signs the claims with the device's key (EC or RSA); the algorithm follows the key. */
     public static String sign(Claims claims, PrivateKey key) {
         try {

@@ -178,7 +178,7 @@ class AttestationIT {
         var claims = Json.parse(new String(java.util.Base64.getUrlDecoder().decode(jwt.split("\\.")[1]),
                 StandardCharsets.UTF_8));
         assertThat(claims.get("sub").asText()).isEqualTo(d.id());
-        assertThat(claims.get("spki_sha256").asText()).isEqualTo(TestPki.spkiSha256(keys.getPublic()));
+        assertThat(claims.get("spki_sha256").asText()).isEqualTo(DeviceStatement.keyBinding(keys.getPublic()));
         assertThat(claims.get("eat_nonce").asText()).isEqualTo("bm9uY2Utbm9uY2Utbm9uY2U");
         assertThat(claims.get("measurements").get(0).get(0).asInt()).isEqualTo(296);
     }
@@ -368,7 +368,7 @@ class AttestationIT {
         Device d = device("attested");
         KeyPair keys = TestPki.p256();
         byte[] csr = TestPki.csrWithClaims(d.id(), keys, d.idevidKeys(), List.of(d.idevid()), new DeviceStatement.Claims(
-                d.id(), TestPki.spkiSha256(TestPki.p256().getPublic()), Instant.now(), nonce(), good()));
+                d.id(), DeviceStatement.keyBinding(TestPki.p256().getPublic()), Instant.now(), nonce(), good()));
         assertRefused(send(door, d.id(), csr), "NOT_AUTHENTICATED", "bound to another key");
     }
 
@@ -401,7 +401,7 @@ class AttestationIT {
     void evidence_with_a_tampered_signature_is_refused(Door door) throws Exception {
         Device d = device("attested");
         KeyPair keys = TestPki.p256();
-        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), TestPki.spkiSha256(keys.getPublic()),
+        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), DeviceStatement.keyBinding(keys.getPublic()),
                 Instant.now(), nonce(), good()), d.idevidKeys().getPrivate());
         // Change one claim after signing: the firmware name the device says it runs.
         String[] parts = jwt.split("\\.");
@@ -493,7 +493,7 @@ class AttestationIT {
     }
 
     private static byte[] csrWithTokenAndEvidence(Device d, KeyPair keys, String token, String nonce) {
-        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), TestPki.spkiSha256(keys.getPublic()),
+        String jwt = DeviceStatement.sign(new DeviceStatement.Claims(d.id(), DeviceStatement.keyBinding(keys.getPublic()),
                 Instant.now(), nonce, good()), d.idevidKeys().getPrivate());
         AttestationBundle bundle = new AttestationBundle(List.of(AttestationBundle.Statement.eatJwt(jwt)),
                 List.of(d.idevid()));

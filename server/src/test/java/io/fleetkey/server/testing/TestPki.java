@@ -117,16 +117,8 @@ public final class TestPki {
     public static byte[] csrWithStatement(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
                                           String statementDeviceId, java.security.PublicKey boundKey, Instant issuedAt,
                                           String nonce) {
-        try {
-            String binding = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(boundKey.getEncoded()));
-            String jwt = io.fleetkey.protocol.DeviceStatement.sign(new io.fleetkey.protocol.DeviceStatement.Claims(
-                    statementDeviceId, binding, issuedAt, nonce), signer.getPrivate());
-            return csrWithBundle(cn, keys, new io.fleetkey.protocol.AttestationBundle(
-                    List.of(io.fleetkey.protocol.AttestationBundle.Statement.eatJwt(jwt)), signerChain));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return csrWithClaims(cn, keys, signer, signerChain, new io.fleetkey.protocol.DeviceStatement.Claims(
+                statementDeviceId, io.fleetkey.protocol.DeviceStatement.keyBinding(boundKey), issuedAt, nonce));
     }
 
     /**
@@ -136,7 +128,7 @@ public final class TestPki {
     public static byte[] csrWithEvidence(String cn, KeyPair keys, KeyPair signer, List<X509Certificate> signerChain,
                                          String nonce, io.fleetkey.protocol.Evidence evidence) {
         return csrWithClaims(cn, keys, signer, signerChain, new io.fleetkey.protocol.DeviceStatement.Claims(cn,
-                spkiSha256(keys.getPublic()), Instant.now(), nonce, evidence));
+                io.fleetkey.protocol.DeviceStatement.keyBinding(keys.getPublic()), Instant.now(), nonce, evidence));
     }
 
     /** A DER CSR for CN=cn whose device statement says exactly {@code claims}, signed by {@code signer}. */
@@ -145,16 +137,6 @@ public final class TestPki {
         String jwt = io.fleetkey.protocol.DeviceStatement.sign(claims, signer.getPrivate());
         return csrWithBundle(cn, keys, new io.fleetkey.protocol.AttestationBundle(
                 List.of(io.fleetkey.protocol.AttestationBundle.Statement.eatJwt(jwt)), signerChain));
-    }
-
-    /** SHA-256 of a public key's SubjectPublicKeyInfo, lower-case hex: what a statement binds. */
-    public static String spkiSha256(java.security.PublicKey key) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(key.getEncoded()));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** The usual device statement: for cn, bound to the CSR's key, made now. */

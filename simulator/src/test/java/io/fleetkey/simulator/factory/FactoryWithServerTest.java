@@ -241,7 +241,7 @@ class FactoryWithServerTest {
         String nonce = nonceAnswer.body().replaceAll(".*\"nonce\"\\s*:\\s*\"([^\"]+)\".*", "$1");
 
         KeyPair keys = p256();
-        String spki = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(keys.getPublic().getEncoded()));
+        String spki = DeviceStatement.keyBinding(keys.getPublic());
         String jwt = DeviceStatement.sign(new DeviceStatement.Claims(id, spki, Instant.now(), nonce, new Evidence("GW-4",
                 "acme-firmware", "2.4.1", Evidence.DebugStatus.DISABLED, List.of(new Evidence.Measurement("firmware",
                 firmware)))), idevidKey);

@@ -43,6 +43,8 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 public class EstController {
     /** RFC 7030 §4: binary bodies travel base64-encoded, and say so. */
     private static final String CONTENT_TRANSFER_ENCODING = "Content-Transfer-Encoding";
+    /** The draft's nonce request is {@code {"len": n}}, perhaps with a type: a few dozen bytes. */
+    static final int MAX_NONCE_REQUEST_BYTES = 4096;
 
     private final EnrollmentService enrollment;
     private final FreshnessNonces nonces;
@@ -85,6 +87,10 @@ public class EstController {
     @Post(uris = {"/nonce", "/{label}/nonce"}, consumes = MediaType.ALL, produces = EstMediaTypes.ATTESTATION_FRESHNESS_JSON)
     public HttpResponse<?> nonceRequest(@Nullable String label, @Nullable @Body byte[] body) throws java.io.IOException {
         Integer length = null;
+        if (body != null && body.length > MAX_NONCE_REQUEST_BYTES) { // a chunked body declares no length up front
+            return refused(FailureCode.PAYLOAD_TOO_LARGE, "a nonce request is a small JSON object; at most "
+                    + MAX_NONCE_REQUEST_BYTES + " bytes are accepted");
+        }
         if (body != null && body.length > 0) {
             io.micronaut.json.tree.JsonNode request;
             try {

@@ -42,8 +42,9 @@ public class EstRequestFilter {
                     + expected + "; got " + type.map(MediaType::toString).orElse("none"));
         }
         if (expected.equals(EstMediaTypes.ATTESTATION_FRESHNESS_JSON)) {
-            return request.getContentLength() > 4096 ? EstController.refused(FailureCode.PAYLOAD_TOO_LARGE,
-                    "a nonce request is a small JSON object; at most 4096 bytes are accepted") : null;
+            return request.getContentLength() > EstController.MAX_NONCE_REQUEST_BYTES
+                    ? EstController.refused(FailureCode.PAYLOAD_TOO_LARGE, "a nonce request is a small JSON object; "
+                    + "at most " + EstController.MAX_NONCE_REQUEST_BYTES + " bytes are accepted") : null;
         }
         if (type.isEmpty() || !EstMediaTypes.PKCS10.equals(type.get().getName().toLowerCase(Locale.ROOT))) {
             return EstController.refused(FailureCode.UNSUPPORTED_MEDIA_TYPE, "send the CSR as Content-Type "
