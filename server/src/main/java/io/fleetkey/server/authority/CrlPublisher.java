@@ -10,7 +10,10 @@ import java.security.cert.X509CRL;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.CertificateRepository.RevokedCertificate;
@@ -43,6 +46,8 @@ public final class CrlPublisher {
     private final Path folder;
     private final Duration nextUpdate;
     private volatile PublishedCrl current;
+    /** Serials (lower-case hex) on the current CRL. */
+    private volatile Set<String> listed = Set.of();
 
     /**
      * A published CRL.
@@ -106,9 +111,25 @@ public final class CrlPublisher {
         PublishedCrl published = new PublishedCrl(snapshot.number(), crl.getThisUpdate().toInstant(),
                 crl.getNextUpdate().toInstant(), snapshot.entries().size(), crl, der);
         current = published;
+        listed = snapshot.entries().stream().map(RevokedCertificate::serialHex).collect(Collectors.toUnmodifiableSet());
         LOG.info("Published CRL number {} with {} revoked certificate(s), next update {}, in {}", published.number(),
                 published.entries(), published.nextUpdate(), folder.toAbsolutePath());
         return published;
+    }
+
+    /**
+     * Publishes a new CRL unless the current one lists all these serials already. A revocation of
+     * many devices in one transaction then costs one CRL, not one per device: the first device's
+     * publication lists them all. Waits for a publication in progress before it looks.
+     *
+     * @param serials lower-case hex serials that must be on the CRL
+     */
+    public synchronized PublishedCrl publishUnlessListed(Collection<String> serials) {
+        PublishedCrl crl = current;
+        if (crl != null && listed.containsAll(serials)) {
+            return crl;
+        }
+        return publishNow();
     }
 
     /** The newest CRL this server published; publishes one first if there is none yet. */

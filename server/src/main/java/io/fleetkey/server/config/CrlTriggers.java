@@ -33,12 +33,14 @@ public class CrlTriggers implements ApplicationEventListener<DeviceRevoked>, Ord
         this.publisher = publisher;
         publisher.publishNow(); // a failure stops the start: the CRL URL must never go without a CRL
         Duration every = config.getCrl().getRepublishEvery();
-        this.schedule = scheduler.scheduleWithFixedDelay(every, every, () -> republish("the schedule"));
+        this.schedule = scheduler.scheduleWithFixedDelay(every, every, () -> republish("the schedule", publisher::publishNow));
     }
 
     @Override
     public void onApplicationEvent(DeviceRevoked event) {
-        republish("the revocation of device " + event.deviceId());
+        // Devices revoked together in one transaction share the first one's CRL.
+        republish("the revocation of device " + event.deviceId(),
+                () -> publisher.publishUnlessListed(event.revokedSerials()));
     }
 
     @Override
@@ -51,9 +53,9 @@ public class CrlTriggers implements ApplicationEventListener<DeviceRevoked>, Ord
         schedule.cancel(false);
     }
 
-    private void republish(String trigger) {
+    private void republish(String trigger, Runnable publication) {
         try {
-            publisher.publishNow();
+            publication.run();
         } catch (RuntimeException e) {
             LOG.error("Could not publish the CRL after {}; the previous one stays until the next attempt: {}",
                     trigger, e.getMessage(), e);

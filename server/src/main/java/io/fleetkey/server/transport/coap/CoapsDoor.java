@@ -3,11 +3,16 @@ package io.fleetkey.server.transport.coap;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
+import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.server.authority.ServerIdentity;
@@ -15,10 +20,12 @@ import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.health.DoorReadiness;
+import io.fleetkey.server.registry.DeviceRevoked;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
 import io.micronaut.json.JsonMapper;
+import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.scheduling.TaskExecutors;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Named;
@@ -27,13 +34,17 @@ import org.eclipse.californium.core.CoapServer;
 import org.eclipse.californium.core.config.CoapConfig;
 import org.eclipse.californium.core.network.CoapEndpoint;
 import org.eclipse.californium.core.server.resources.Resource;
+import org.eclipse.californium.elements.auth.X509CertPath;
 import org.eclipse.californium.elements.config.CertificateAuthenticationMode;
 import org.eclipse.californium.elements.config.Configuration;
+import org.eclipse.californium.elements.util.Filter;
 import org.eclipse.californium.scandium.DTLSConnector;
-import org.eclipse.californium.scandium.config.DtlsConfig;
 import org.eclipse.californium.scandium.config.DtlsConfig.DtlsRole;
+import org.eclipse.californium.scandium.config.DtlsConfig;
 import org.eclipse.californium.scandium.config.DtlsConnectorConfig;
 import org.eclipse.californium.scandium.dtls.CertificateType;
+import org.eclipse.californium.scandium.dtls.Connection;
+import org.eclipse.californium.scandium.dtls.DTLSSession;
 import org.eclipse.californium.scandium.dtls.SignatureAndHashAlgorithm;
 import org.eclipse.californium.scandium.dtls.cipher.CipherSuite;
 import org.eclipse.californium.scandium.dtls.x509.SingleCertificateProvider;
@@ -59,12 +70,16 @@ public class CoapsDoor {
 
     private final CoapServer server;
     private final DTLSConnector connector;
+    private final EnrollmentService enrollment;
+    private final ExecutorService blocking;
     private final DtlsTrafficLog trafficLog = new DtlsTrafficLog();
 
     public CoapsDoor(FleetkeyConfiguration config, ServerIdentity identity, EnrollmentService enrollment,
                      FreshnessNonces nonces, JsonMapper json, DoorReadiness readiness,
                      @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
         readiness.expect(NAME);
+        this.enrollment = enrollment;
+        this.blocking = blocking;
         FleetkeyConfiguration.Coaps settings = config.getCoaps();
         int maxRequestBytes = config.getEnrollment().getMaxRequestBytes();
         Configuration coap = coapConfiguration(config);
@@ -92,6 +107,50 @@ public class CoapsDoor {
         readiness.ready(NAME);
         LOG.info("EST over CoAP/DTLS (RFC 9148) at coaps://{}:{}{}", settings.getBindAddress(),
                 connector.getAddress().getPort(), EstOperation.WELL_KNOWN_PREFIX);
+    }
+
+    /**
+     * Ends the open DTLS sessions of a revoked device: any session whose client certificate names
+     * the device, its Fleetkey certificates as well as its factory identity. Each gets a
+     * close_notify, so the device learns at once, and is then forgotten, so it cannot be resumed
+     * (an abbreviated handshake shows no certificate); a new full handshake is refused by the
+     * handshake's certificate check, which consults the registry. Sessions without a client
+     * certificate carry no device identity and stay; they cannot enroll for a revoked device.
+     */
+    @EventListener
+    void onRevoked(DeviceRevoked revoked) {
+        Filter<Principal> namesDevice = principal -> principal instanceof X509CertPath path
+                && enrollment.chainNamesDevice(chainOf(path), revoked.deviceId());
+        blocking.execute(() -> {
+            try {
+                // Both walks run on each connection's own serial executor, so a connection's
+                // close_notify (queued by the first) is sent before the second removes it.
+                connector.startForEach((Filter<Connection>) connection -> {
+                    DTLSSession session = connection.getSession();
+                    if (session != null && session.getPeerIdentity() != null
+                            && namesDevice.accept(session.getPeerIdentity()) && connection.getPeerAddress() != null) {
+                        connector.close(connection.getPeerAddress());
+                    }
+                    return false;
+                }).get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                connector.startTerminateConnectionsForPrincipal(namesDevice, true)
+                        .get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                LOG.info("EST over CoAP/DTLS: ended the DTLS sessions of revoked device {}, {} ms after its revocation",
+                        revoked.deviceId(), Duration.between(revoked.revokedAt(), Instant.now()).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                LOG.warn("EST over CoAP/DTLS: could not end every DTLS session of revoked device {}: {}; "
+                        + "its certificate is refused at the next handshake all the same", revoked.deviceId(), e.toString());
+            }
+        });
+    }
+
+    /** How long one walk over the held connections may take before the cut-off is reported as failed. */
+    private static final Duration CUT_OFF_TIMEOUT = Duration.ofSeconds(10);
+
+    private static List<X509Certificate> chainOf(X509CertPath path) {
+        return path.getPath().getCertificates().stream().map(X509Certificate.class::cast).toList();
     }
 
     /**

@@ -5,6 +5,8 @@ import java.net.InetAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -13,7 +15,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
-
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -23,6 +24,7 @@ import com.hivemq.embedded.EmbeddedExtension;
 import com.hivemq.embedded.EmbeddedHiveMQ;
 import com.hivemq.extension.sdk.api.ExtensionMain;
 import com.hivemq.extension.sdk.api.client.parameter.Listener;
+import com.hivemq.extension.sdk.api.packets.disconnect.DisconnectReasonCode;
 import com.hivemq.extension.sdk.api.parameter.ExtensionStartInput;
 import com.hivemq.extension.sdk.api.parameter.ExtensionStartOutput;
 import com.hivemq.extension.sdk.api.parameter.ExtensionStopInput;
@@ -32,10 +34,13 @@ import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.health.DoorReadiness;
+import io.fleetkey.server.registry.DeviceRevoked;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
+import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.TaskScheduler;
 import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Named;
@@ -66,10 +71,13 @@ public class EmbeddedBroker {
     private final InternalCredentials internal = InternalCredentials.random();
     private final EmbeddedHiveMQ hive;
     private volatile Set<Listener> configuredListeners = Set.of();
+    private final TaskScheduler scheduler;
 
     public EmbeddedBroker(FleetkeyConfiguration config, ServerIdentity identity, EnrollmentService enrollment,
-                          DoorReadiness readiness, @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
+                          DoorReadiness readiness, @Named(TaskExecutors.BLOCKING) ExecutorService blocking,
+                          @Named(TaskExecutors.SCHEDULED) TaskScheduler scheduler) {
         readiness.expect(NAME);
+        this.scheduler = scheduler;
         this.settings = config.getMqtt().getEmbedded();
         this.enrollment = enrollment;
         checkSettings();
@@ -242,6 +250,32 @@ public class EmbeddedBroker {
     }
 
     /** The plain listener's port (FLEETKEY_MQTT_PORT). */
+    /**
+     * Disconnects a revoked device's MQTT session (every device session's client id is its device
+     * id, see {@link DeviceAuthenticator}); from then on the authenticator refuses it. The cut comes
+     * {@link #NOTICE_GRACE} after the revocation, so the retained "revoked" notice, which the MQTT
+     * door publishes right after, reaches the still-connected device first.
+     */
+    @EventListener
+    void onRevoked(DeviceRevoked revoked) {
+        scheduler.schedule(NOTICE_GRACE, () -> {
+            String reason = "device revoked (" + revoked.reason().rfcName() + ")";
+            Services.clientService().disconnectClient(revoked.deviceId(), true, DisconnectReasonCode.NOT_AUTHORIZED,
+                    reason).whenComplete((connected, failure) -> {
+                        if (failure != null) {
+                            LOG.warn("Embedded MQTT broker: could not disconnect revoked device {}: {}",
+                                    revoked.deviceId(), failure.toString());
+                        } else if (Boolean.TRUE.equals(connected)) {
+                            LOG.info("Embedded MQTT broker: disconnected revoked device {}, {} ms after its revocation",
+                                    revoked.deviceId(), Duration.between(revoked.revokedAt(), Instant.now()).toMillis());
+                        }
+                    });
+        });
+    }
+
+    /** How long a revoked device's session outlives the revocation: time for the notice to go out. */
+    static final Duration NOTICE_GRACE = Duration.ofMillis(250);
+
     public int port() {
         return settings.getPort();
     }
