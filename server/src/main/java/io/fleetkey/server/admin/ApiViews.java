@@ -5,6 +5,7 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.registry.AttestationPolicy;
 import io.fleetkey.server.registry.AttestationRecord;
@@ -212,5 +213,41 @@ public final class ApiViews {
 
     @Serdeable
     public record ErrorView(String error, String message) {
+    }
+
+    /** A 409 of a revocation by attribute whose matched set changed: how many devices match now. */
+    @Serdeable
+    public record CountChangedView(String error, String message, int matched) {
+    }
+
+    /**
+     * A revocation by attribute. Unknown fields are refused: a misspelt criterion silently left out
+     * would widen the filter.
+     */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record BulkRevokeRequest(@Nullable RevocationFilterView filter, @Nullable String reason,
+                                    @Nullable String note, @Nullable Boolean dryRun, @Nullable Integer expectedCount) {
+    }
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record RevocationFilterView(@Nullable String group, @Nullable DigestFilterView digest,
+                                       @Nullable String swVersion, @Nullable Instant enrolledFrom,
+                                       @Nullable Instant enrolledTo, @Nullable List<String> deviceIds) {
+    }
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record DigestFilterView(@Nullable String component, @Nullable String sha256) {
+    }
+
+    @Serdeable
+    public record BulkRevocationView(boolean dryRun, int matched, int alreadyRevoked, List<String> sample, int revoked,
+                                     int revokedSerials, String reason) {
+        static BulkRevocationView of(FleetService.BulkRevocation r) {
+            return new BulkRevocationView(r.dryRun(), r.matched(), r.alreadyRevoked(), r.sample(), r.revoked().size(),
+                    r.revoked().stream().mapToInt(d -> d.revokedSerials().size()).sum(), r.reason().rfcName());
+        }
     }
 }

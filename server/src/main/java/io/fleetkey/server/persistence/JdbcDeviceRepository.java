@@ -14,6 +14,7 @@ import io.fleetkey.server.registry.DeviceFilter;
 import io.fleetkey.server.registry.DeviceRepository;
 import io.fleetkey.server.registry.DeviceStatus;
 import io.fleetkey.server.registry.Page;
+import io.fleetkey.server.registry.RevocationFilter;
 import jakarta.inject.Singleton;
 
 @Singleton
@@ -145,6 +146,101 @@ public final class JdbcDeviceRepository implements DeviceRepository {
             }
             return new Page<>(items, page, size, total);
         });
+    }
+
+    /** Ids per statement when the filter lists devices explicitly: well under any driver's parameter limit. */
+    private static final int IDS_PER_QUERY = 500;
+
+    @Override
+    public List<RevocationFilter.Candidate> matching(RevocationFilter filter) {
+        List<List<String>> idChunks = new ArrayList<>();
+        if (filter.deviceIds() == null) {
+            idChunks.add(null);
+        } else {
+            List<String> ids = filter.deviceIds().stream().distinct().sorted().toList();
+            for (int i = 0; i < ids.size(); i += IDS_PER_QUERY) {
+                idChunks.add(ids.subList(i, Math.min(ids.size(), i + IDS_PER_QUERY)));
+            }
+        }
+        List<RevocationFilter.Candidate> found = new ArrayList<>();
+        for (List<String> ids : idChunks) {
+            found.addAll(matching(filter, ids));
+        }
+        found.sort(java.util.Comparator.comparing(RevocationFilter.Candidate::deviceId));
+        return found;
+    }
+
+    private List<RevocationFilter.Candidate> matching(RevocationFilter filter, List<String> ids) {
+        StringBuilder sql = new StringBuilder("SELECT d.device_id, d.status");
+        if (filter.looksAtAttestation()) {
+            // The latest appraisal whose evidence verified: claims that did not verify never count.
+            sql.append(", a.sw_version, a.measurements FROM devices d JOIN attestation_results a ON a.id = "
+                    + "(SELECT MAX(l.id) FROM attestation_results l WHERE l.device_id = d.device_id "
+                    + "AND l.result <> 'UNVERIFIED')");
+        } else {
+            sql.append(" FROM devices d");
+        }
+        sql.append(" WHERE 1 = 1");
+        List<Object> args = new ArrayList<>();
+        if (filter.group() != null) {
+            sql.append(" AND d.group_name = ?");
+            args.add(filter.group());
+        }
+        if (ids != null) {
+            sql.append(" AND d.device_id IN (").append(String.join(", ", java.util.Collections.nCopies(ids.size(), "?")))
+                    .append(')');
+            args.addAll(ids);
+        }
+        if (filter.swVersion() != null) {
+            sql.append(" AND a.sw_version = ?");
+            args.add(filter.swVersion());
+        }
+        if (filter.sha256() != null) {
+            sql.append(" AND a.measurements LIKE ?"); // narrows; the exact line is checked below
+            args.add("%" + filter.sha256() + "%");
+        }
+        String firstIssued = "(SELECT MIN(c.issued_at) FROM certificates c WHERE c.device_id = d.device_id)";
+        if (filter.enrolledFrom() != null) {
+            sql.append(" AND ").append(firstIssued).append(" >= ?");
+            args.add(filter.enrolledFrom());
+        }
+        if (filter.enrolledTo() != null) {
+            sql.append(" AND ").append(firstIssued).append(" < ?");
+            args.add(filter.enrolledTo());
+        }
+        return tx.withConnection(c -> {
+            List<RevocationFilter.Candidate> found = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                for (int i = 0; i < args.size(); i++) {
+                    if (args.get(i) instanceof java.time.Instant at) {
+                        Sql.setInstant(ps, i + 1, at);
+                    } else {
+                        ps.setString(i + 1, (String) args.get(i));
+                    }
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (filter.sha256() == null || reports(rs.getString("measurements"), filter)) {
+                            found.add(new RevocationFilter.Candidate(rs.getString(1),
+                                    DeviceStatus.valueOf(rs.getString(2))));
+                        }
+                    }
+                }
+            }
+            return found;
+        });
+    }
+
+    /** Whether the stored measurements ("component sha256 [version]" lines) hold the filter's component and digest. */
+    private static boolean reports(String measurements, RevocationFilter filter) {
+        for (String line : measurements.split("\n")) {
+            String[] f = line.split(" ");
+            if (f.length >= 2 && f[1].equals(filter.sha256())
+                    && (filter.component() == null || f[0].equals(filter.component()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void bind(PreparedStatement ps, List<String> args) throws SQLException {

@@ -24,4 +24,7 @@ public interface DeviceRepository {
     void setApprovedKey(String deviceId, String publicKeySha256);
 
     Page<Device> list(DeviceFilter filter, int page, int size);
+
+    /** Every device the filter matches, revoked ones included, ordered by device id. */
+    List<RevocationFilter.Candidate> matching(RevocationFilter filter);
 }

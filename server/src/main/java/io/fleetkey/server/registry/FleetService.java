@@ -367,28 +367,181 @@ public final class FleetService {
         String cleanNote = checkedNote(note);
         device(deviceId);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS); // what the database keeps
-        List<String> serials = transactions.inTransaction(() -> {
-            if (!devices.updateStatus(deviceId, DeviceStatus.REVOKED)) {
-                String since = devices.find(deviceId).map(d -> " since " + d.updatedAt()).orElse("");
-                throw new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId + "' is already revoked"
-                        + since + "; revocation is permanent, so a replacement needs a new device id");
+        DeviceRevoked revoked = transactions.inTransaction(() -> revokeOne(deviceId, reason, cleanNote, now, actor)
+                .orElseThrow(() -> new FleetException(FleetException.Kind.CONFLICT, "device '" + deviceId
+                        + "' is already revoked" + devices.find(deviceId).map(d -> " since " + d.updatedAt()).orElse("")
+                        + "; revocation is permanent, so a replacement needs a new device id")));
+        announce(revoked);
+        return new Revocation(device(deviceId), revoked);
+    }
+
+    /** Most sample ids a revocation by attribute shows. */
+    public static final int REVOCATION_SAMPLE = 20;
+
+    /**
+     * What a revocation by attribute matched, and (unless a dry run) revoked.
+     *
+     * @param alreadyRevoked devices the filter matched that were revoked before; they are left alone
+     * @param sample         up to {@value #REVOCATION_SAMPLE} of the matched device ids, sorted
+     * @param revoked        the revocations made, one per device; empty on a dry run
+     */
+    public record BulkRevocation(boolean dryRun, int matched, int alreadyRevoked, List<String> sample,
+                                 RevocationReason reason, List<DeviceRevoked> revoked) {
+    }
+
+    /**
+     * Revokes every unrevoked device the filter matches, all in one transaction, each as
+     * {@link #revoke} would; or, on a dry run, only says which. With {@code expectedCount}, a
+     * matched set of another size (the fleet changed since the dry run) revokes nothing.
+     */
+    public BulkRevocation revokeMatching(RevocationFilter filter, RevocationReason reason, String note, boolean dryRun,
+                                         Integer expectedCount, String actor) {
+        Objects.requireNonNull(reason, "reason");
+        String cleanNote = checkedNote(note);
+        checked(filter);
+        if (dryRun) {
+            return bulk(true, devices.matching(filter), reason, List.of());
+        }
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        List<RevocationFilter.Candidate> candidates = new ArrayList<>();
+        List<DeviceRevoked> revoked = transactions.inTransaction(() -> {
+            candidates.addAll(devices.matching(filter));
+            List<String> targets = candidates.stream().filter(c -> c.status() != DeviceStatus.REVOKED)
+                    .map(RevocationFilter.Candidate::deviceId).toList();
+            if (expectedCount != null && expectedCount != targets.size()) {
+                throw new MatchCountChanged(targets.size(), expectedCount);
             }
-            List<String> revoked = certificates.revokeAllOf(deviceId, reason, now);
-            audit.append(new AuditEvent(now, actor, "device.revoked", deviceId, "reason " + reason.rfcName()
-                    + ", " + revoked.size() + " certificate(s) revoked " + revoked
+            List<DeviceRevoked> done = new ArrayList<>();
+            for (String deviceId : targets) {
+                // A device revoked by someone else in the meantime is simply skipped.
+                revokeOne(deviceId, reason, cleanNote, now, actor).ifPresent(done::add);
+            }
+            audit.append(new AuditEvent(now, actor, "devices.revoked-by-filter", null, "reason " + reason.rfcName()
+                    + ", " + done.size() + " device(s) revoked, filter " + describe(filter)
                     + (cleanNote == null ? "" : ", note: " + cleanNote)));
-            return revoked;
+            return done;
         });
-        LOG.info("Revoked device {} ({}) and its certificates {}", deviceId, reason.rfcName(), serials);
-        DeviceRevoked revoked = new DeviceRevoked(deviceId, reason, cleanNote, now, serials);
+        LOG.info("Revoked {} device(s) matching {} ({})", revoked.size(), describe(filter), reason.rfcName());
+        revoked.forEach(this::announce);
+        return bulk(false, candidates, reason, revoked);
+    }
+
+    /** A revocation by attribute found another number of devices than the caller expected, and revoked none. */
+    public static final class MatchCountChanged extends FleetException {
+        private final int matched;
+
+        MatchCountChanged(int matched, int expected) {
+            super(Kind.CONFLICT, "the filter now matches " + matched + " device(s), not the " + expected
+                    + " expected; nothing was revoked. Run the dry run again and check the sample");
+            this.matched = matched;
+        }
+
+        public int matched() {
+            return matched;
+        }
+    }
+
+    private static BulkRevocation bulk(boolean dryRun, List<RevocationFilter.Candidate> candidates,
+                                       RevocationReason reason, List<DeviceRevoked> revoked) {
+        List<String> open = candidates.stream().filter(c -> c.status() != DeviceStatus.REVOKED)
+                .map(RevocationFilter.Candidate::deviceId).toList();
+        return new BulkRevocation(dryRun, open.size(), candidates.size() - open.size(),
+                open.subList(0, Math.min(REVOCATION_SAMPLE, open.size())), reason, revoked);
+    }
+
+    private void checked(RevocationFilter filter) {
+        if (filter == null || filter.isEmpty()) {
+            throw new FleetException(FleetException.Kind.INVALID, "the filter is empty; give at least one of group, "
+                    + "digest, swVersion, enrolledFrom, enrolledTo, deviceIds (to revoke one device, use its revoke call)");
+        }
+        if (filter.group() != null) {
+            group(filter.group()); // 404 for a group that does not exist, rather than "0 matched"
+        }
+        if (filter.sha256() != null && !filter.sha256().matches("[0-9a-f]{64}")) {
+            throw new FleetException(FleetException.Kind.INVALID, "digest.sha256 must be 64 lower-case hex digits");
+        }
+        if (filter.component() != null && filter.sha256() == null) {
+            throw new FleetException(FleetException.Kind.INVALID, "digest needs sha256 as well as component");
+        }
+        if (filter.enrolledFrom() != null && filter.enrolledTo() != null
+                && !filter.enrolledFrom().isBefore(filter.enrolledTo())) {
+            throw new FleetException(FleetException.Kind.INVALID, "enrolledFrom must be before enrolledTo");
+        }
+        if (filter.deviceIds() != null) {
+            if (filter.deviceIds().isEmpty() || filter.deviceIds().size() > MAX_BULK) {
+                throw new FleetException(FleetException.Kind.INVALID, "deviceIds must list 1 to " + MAX_BULK
+                        + " device ids, not " + filter.deviceIds().size() + "; split a larger list");
+            }
+            for (String id : filter.deviceIds()) {
+                if (!DeviceIds.isValid(id)) {
+                    throw new FleetException(FleetException.Kind.INVALID, "deviceIds: device id '"
+                            + String.valueOf(id) + "' is not valid: " + DeviceIds.rule());
+                }
+            }
+            // A listed id that is not registered is most likely a typo: say so rather than skip it.
+            Set<String> missing = new java.util.TreeSet<>(filter.deviceIds());
+            devices.matching(new RevocationFilter(null, null, null, null, null, null, filter.deviceIds()))
+                    .forEach(c -> missing.remove(c.deviceId()));
+            if (!missing.isEmpty()) {
+                throw new FleetException(FleetException.Kind.NOT_FOUND, missing.size() + " listed device id(s) "
+                        + "are not registered, e.g. " + missing.stream().limit(10).toList() + "; nothing was revoked");
+            }
+        }
+    }
+
+    private static String describe(RevocationFilter f) {
+        List<String> parts = new ArrayList<>();
+        if (f.group() != null) {
+            parts.add("group=" + f.group());
+        }
+        if (f.sha256() != null) {
+            parts.add("digest=" + (f.component() == null ? "" : f.component() + ":") + f.sha256());
+        }
+        if (f.swVersion() != null) {
+            parts.add("swVersion=" + f.swVersion());
+        }
+        if (f.enrolledFrom() != null) {
+            parts.add("enrolledFrom=" + f.enrolledFrom());
+        }
+        if (f.enrolledTo() != null) {
+            parts.add("enrolledTo=" + f.enrolledTo());
+        }
+        if (f.deviceIds() != null) {
+            parts.add(f.deviceIds().size() + " listed device id(s)");
+        }
+        return String.join(" ", parts);
+    }
+
+    /**
+     * Revokes one device inside the caller's transaction: the device row first (its lock orders this
+     * against a concurrent issuance), then its certificates, then the audit entry.
+     *
+     * @return empty if the device was revoked already
+     */
+    private Optional<DeviceRevoked> revokeOne(String deviceId, RevocationReason reason, String note, Instant now,
+                                              String actor) {
+        if (!devices.updateStatus(deviceId, DeviceStatus.REVOKED)) {
+            return Optional.empty();
+        }
+        List<String> serials = certificates.revokeAllOf(deviceId, reason, now);
+        audit.append(new AuditEvent(now, actor, "device.revoked", deviceId, "reason " + reason.rfcName()
+                + ", " + serials.size() + " certificate(s) revoked " + serials
+                + (note == null ? "" : ", note: " + note)));
+        return Optional.of(new DeviceRevoked(deviceId, reason, note, now, serials));
+    }
+
+    /** After the commit: the listeners (CRL first, then whatever cuts live sessions) and the device's notice. */
+    private void announce(DeviceRevoked revoked) {
+        LOG.info("Revoked device {} ({}) and its certificates {}", revoked.deviceId(), revoked.reason().rfcName(),
+                revoked.revokedSerials());
         try {
             revocations.accept(revoked);
         } catch (RuntimeException e) {
             LOG.error("A listener failed on the revocation of device {}; the revocation itself is committed",
-                    deviceId, e);
+                    revoked.deviceId(), e);
         }
-        tell(new DeviceNotice(deviceId, DeviceNotice.Kind.REVOKED, now, reason.rfcName()));
-        return new Revocation(device(deviceId), revoked);
+        tell(new DeviceNotice(revoked.deviceId(), DeviceNotice.Kind.REVOKED, revoked.revokedAt(),
+                revoked.reason().rfcName()));
     }
 
     /**
