@@ -4,6 +4,8 @@ import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 import io.fleetkey.server.authority.CertificateAuthority;
 import io.fleetkey.server.ocsp.OcspAnswer;
@@ -18,7 +20,7 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
-import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.inject.Named;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -27,10 +29,10 @@ import io.swagger.v3.oas.annotations.tags.Tag;
  * body or base64 and URL-encoded in a GET path, a DER OCSPResponse back. Every answer is 200 with
  * an OCSPResponse, refusals included (malformedRequest, unauthorized), with the reason in
  * {@code Fleetkey-Reason}; {@link OcspRequestFilter} turns away wrong media types and large bodies
- * first. Public like the CRL: no token.
+ * first. Public like the CRL: no token. A response the responder has cached is sent from the event
+ * loop; everything else (registry, signature) runs on the blocking executor.
  */
 @Controller(CertificateAuthority.OCSP_PATH)
-@ExecuteOn(TaskExecutors.BLOCKING)
 @Tag(name = "OCSP", description = "Online certificate status, RFC 6960")
 public class OcspController {
     /** RFC 6960 Appendix C.1. */
@@ -41,24 +43,27 @@ public class OcspController {
 
     private final OcspResponder responder;
     private final int maxRequestBytes;
+    private final Executor blocking;
 
-    public OcspController(OcspResponder responder, io.fleetkey.server.config.FleetkeyConfiguration config) {
+    public OcspController(OcspResponder responder, io.fleetkey.server.config.FleetkeyConfiguration config,
+                          @Named(TaskExecutors.BLOCKING) Executor blocking) {
         this.responder = responder;
         this.maxRequestBytes = config.getOcsp().getMaxRequestBytes();
+        this.blocking = blocking;
     }
 
     @Operation(summary = "Certificate status for a DER OCSPRequest (RFC 6960 §A.1.1)")
     @Post(consumes = MediaType.ALL, produces = OCSP_RESPONSE)
-    public HttpResponse<?> post(HttpRequest<?> request, @Nullable @Body byte[] body) {
+    public CompletableFuture<HttpResponse<?>> post(HttpRequest<?> request, @Nullable @Body byte[] body) {
         if (body != null && body.length > maxRequestBytes) { // a chunked body declares no length up front
-            return OcspRequestFilter.tooLarge(body.length, maxRequestBytes);
+            return CompletableFuture.completedFuture(OcspRequestFilter.tooLarge(body.length, maxRequestBytes));
         }
-        return encode(responder.respond(body, peer(request)));
+        return answer(body, request);
     }
 
     @Operation(summary = "Certificate status for a base64, URL-encoded DER OCSPRequest in the path (RFC 5019 §5)")
     @Get(uri = "/{+encoded}", produces = OCSP_RESPONSE)
-    public HttpResponse<?> get(HttpRequest<?> request, String encoded) {
+    public CompletableFuture<HttpResponse<?>> get(HttpRequest<?> request, String encoded) {
         // The raw path: base64 may hold '/' and '+', which the router's decoded variable does not keep apart.
         String raw = request.getUri().getRawPath();
         String text = raw.substring(raw.indexOf(CertificateAuthority.OCSP_PATH) + CertificateAuthority.OCSP_PATH.length() + 1);
@@ -66,10 +71,16 @@ public class OcspController {
         try {
             der = Base64.getDecoder().decode(URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
-            return encode(responder.refuseMalformed("the path is not a URL-encoded base64 OCSPRequest (RFC 5019 §5)",
-                    peer(request)));
+            return CompletableFuture.completedFuture(encode(responder.refuseMalformed(
+                    "the path is not a URL-encoded base64 OCSPRequest (RFC 5019 §5)", peer(request))));
         }
-        return encode(responder.respond(der, peer(request)));
+        return answer(der, request);
+    }
+
+    private CompletableFuture<HttpResponse<?>> answer(byte[] der, HttpRequest<?> request) {
+        return responder.cached(der).<CompletableFuture<HttpResponse<?>>>map(a -> CompletableFuture.completedFuture(encode(a)))
+                .orElseGet(() -> CompletableFuture.supplyAsync(() -> encode(responder.respond(der, peer(request))),
+                        blocking));
     }
 
     private static HttpResponse<byte[]> encode(OcspAnswer answer) {
