@@ -3,7 +3,6 @@ package io.fleetkey.server.ocsp;
 import static io.fleetkey.server.testing.Processes.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.math.BigInteger;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
