@@ -7,14 +7,14 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
-/** The core stays transport-neutral: no HTTP, no SQL, no door in enrollment, policy, authority or registry. */
+/** The core stays transport-neutral: no HTTP, no SQL, no door in enrollment, policy, authority, registry or ocsp. */
 class ArchitectureTest {
     private static final JavaClasses CLASSES = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
             .importPackages("io.fleetkey.server");
 
     private static final String[] CORE = {"..server.enrollment..", "..server.policy..", "..server.authority..",
-        "..server.registry.."};
+        "..server.registry..", "..server.ocsp.."};
 
     @Test
     void core_does_not_use_http_or_transports() {

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Set;
 
 import io.fleetkey.server.registry.CertificateRepository.RevokedCertificate;
+import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AccessDescription;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
@@ -46,13 +48,16 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * The only class that signs certificates: device and server leaves and the CRL with the issuing
- * CA's {@link CaSigner}, and — once, at set-up — the root and issuing CA certificates themselves.
+ * The only class that signs certificates: device and server leaves, the delegated OCSP signer and
+ * the CRL with the issuing CA's {@link CaSigner}, and — once, at set-up — the root and issuing CA
+ * certificates themselves.
  * Thread-safe.
  */
 public final class CertificateAuthority {
     /** Where the server answers with the CRL, below the public base URL. */
     public static final String CRL_PATH = "/crl";
+    /** Where the OCSP responder answers, below the public base URL. */
+    public static final String OCSP_PATH = "/ocsp";
     /** Backdating of notBefore, so devices with a slightly slow clock accept a fresh certificate. */
     static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
@@ -152,6 +157,35 @@ public final class CertificateAuthority {
     }
 
     /**
+     * Signs a delegated OCSP signing certificate (RFC 6960 §4.2.2.2): an end entity of the issuing
+     * CA whose only purpose is id-kp-OCSPSigning, with id-pkix-ocsp-nocheck (§4.2.2.2.1) so relying
+     * parties do not ask about the responder's own status. No CRL DP or OCSP AIA: with nocheck there
+     * is nothing to look up, and short validity stands in for revocation.
+     */
+    public X509Certificate issueOcspSigner(X500Name subject, SubjectPublicKeyInfo publicKey, Duration validity,
+                                           BigInteger serial, Instant now) {
+        Instant notAfter = now.plus(validity);
+        Instant caNotAfter = signer.certificate().getNotAfter().toInstant();
+        if (notAfter.isAfter(caNotAfter)) {
+            notAfter = caNotAfter;
+        }
+        try {
+            X509v3CertificateBuilder builder = new X509v3CertificateBuilder(issuerHolder.getSubject(), serial,
+                    Date.from(now.minus(CLOCK_SKEW)), Date.from(notAfter), subject, publicKey);
+            builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+            builder.addExtension(Extension.extendedKeyUsage, true, new ExtendedKeyUsage(KeyPurposeId.id_kp_OCSPSigning));
+            builder.addExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nocheck, false, DERNull.INSTANCE);
+            builder.addExtension(Extension.subjectKeyIdentifier, false,
+                    new JcaX509ExtensionUtils().createSubjectKeyIdentifier(publicKey));
+            builder.addExtension(Extension.authorityKeyIdentifier, false, issuerKeyIdentifier);
+            return toCertificate(builder.build(signer.newContentSigner()));
+        } catch (IOException | java.security.NoSuchAlgorithmException | CertificateException e) {
+            throw new IllegalStateException("cannot build the OCSP signing certificate " + subject, e);
+        }
+    }
+
+    /**
      * Signs the issuing CA's CRL (RFC 5280 §5): an entry for each revoked certificate given, AKI,
      * CRL number, thisUpdate and nextUpdate.
      */
@@ -172,7 +206,7 @@ public final class CertificateAuthority {
 
     /** Where the OCSP responder answers (RFC 5280 §4.2.2.1). */
     public String ocspUrl() {
-        return publicBaseUrl + "/ocsp";
+        return publicBaseUrl + OCSP_PATH;
     }
 
     /** Self-signs a root CA certificate. */

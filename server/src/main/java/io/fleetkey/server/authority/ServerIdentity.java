@@ -1,17 +1,13 @@
 package io.fleetkey.server.authority;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -98,12 +94,7 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
             List<X509Certificate> chain = new ArrayList<>();
             chain.add(cert);
             chain.addAll(authority.chain());
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry(ALIAS, keys.getPrivate(), passphrase, chain.toArray(Certificate[]::new));
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ks.store(out, passphrase);
-            SecretFiles.write(file, out.toByteArray());
+            KeyEntryFiles.write(file, ALIAS, keys.getPrivate(), chain, passphrase);
             LOG.info("Issued the server's certificate {} ({}, {}) for {}", serial.toString(16), subject,
                     extendedKeyUsages, hostnames.isEmpty() ? "no host names" : hostnames);
             return new ServerIdentity(keys.getPrivate(), List.copyOf(chain));
@@ -113,15 +104,8 @@ public record ServerIdentity(PrivateKey key, List<X509Certificate> chain) {
     }
 
     private static ServerIdentity load(Path file, char[] passphrase) throws IOException, GeneralSecurityException {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(file)) {
-            ks.load(in, passphrase);
-        }
-        List<X509Certificate> chain = new ArrayList<>();
-        for (Certificate c : ks.getCertificateChain(ALIAS)) {
-            chain.add((X509Certificate) c);
-        }
-        return new ServerIdentity((PrivateKey) ks.getKey(ALIAS, passphrase), List.copyOf(chain));
+        KeyEntryFiles.KeyEntry entry = KeyEntryFiles.read(file, ALIAS, passphrase);
+        return new ServerIdentity(entry.key(), entry.chain());
     }
 
     private static Set<String> names(X509Certificate cert) throws GeneralSecurityException {

@@ -49,6 +49,7 @@ public class FleetkeyConfiguration {
     private Coaps coaps = new Coaps();
     private Mqtt mqtt = new Mqtt();
     private Crl crl = new Crl();
+    private Ocsp ocsp = new Ocsp();
 
     public Path getDataDir() {
         return dataDir;
@@ -142,6 +143,14 @@ public class FleetkeyConfiguration {
 
     public void setCrl(Crl crl) {
         this.crl = crl;
+    }
+
+    public Ocsp getOcsp() {
+        return ocsp;
+    }
+
+    public void setOcsp(Ocsp ocsp) {
+        this.ocsp = ocsp;
     }
 
     /** An empty environment variable means "not set". */
@@ -512,8 +521,111 @@ public class FleetkeyConfiguration {
             }
         }
 
-        private static String shown(Duration d) {
+        static String shown(Duration d) {
             return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The OCSP responder at {@code /ocsp} (docs/revocation.md). */
+    @ConfigurationProperties("ocsp")
+    public static class Ocsp {
+        /** A response's nextUpdate is its thisUpdate plus this (FLEETKEY_OCSP_NEXT_UPDATE). */
+        @NotNull
+        private Duration nextUpdate = Duration.ofHours(1);
+        /**
+         * How long a response to a request without a nonce is served again from memory
+         * (FLEETKEY_OCSP_CACHE_TIME); 0 signs every response. A revocation on this node empties the
+         * cache at once; one made on another node sharing the registry shows here within this time.
+         */
+        @NotNull
+        private Duration cacheTime = Duration.ofMinutes(1);
+        /** Validity of the delegated OCSP signing certificate (FLEETKEY_OCSP_SIGNER_VALIDITY). */
+        @NotNull
+        private Duration signerValidity = Duration.ofDays(30);
+        /** The signing certificate is renewed when it has less than this left (FLEETKEY_OCSP_SIGNER_RENEW_BEFORE). */
+        @NotNull
+        private Duration signerRenewBefore = Duration.ofDays(7);
+        /** Largest OCSP request accepted, in bytes (FLEETKEY_OCSP_MAX_REQUEST_BYTES). */
+        @Min(512)
+        @jakarta.validation.constraints.Max(1024 * 1024)
+        private int maxRequestBytes = 16 * 1024;
+        /** Most certificates one request may ask about (FLEETKEY_OCSP_MAX_CERTIFICATES). */
+        @Min(1)
+        @jakarta.validation.constraints.Max(1000)
+        private int maxCertificates = 20;
+
+        public Duration getNextUpdate() {
+            return nextUpdate;
+        }
+
+        public void setNextUpdate(Duration nextUpdate) {
+            this.nextUpdate = nextUpdate;
+        }
+
+        public Duration getCacheTime() {
+            return cacheTime;
+        }
+
+        public void setCacheTime(Duration cacheTime) {
+            this.cacheTime = cacheTime;
+        }
+
+        public Duration getSignerValidity() {
+            return signerValidity;
+        }
+
+        public void setSignerValidity(Duration signerValidity) {
+            this.signerValidity = signerValidity;
+        }
+
+        public Duration getSignerRenewBefore() {
+            return signerRenewBefore;
+        }
+
+        public void setSignerRenewBefore(Duration signerRenewBefore) {
+            this.signerRenewBefore = signerRenewBefore;
+        }
+
+        public int getMaxRequestBytes() {
+            return maxRequestBytes;
+        }
+
+        public void setMaxRequestBytes(int maxRequestBytes) {
+            this.maxRequestBytes = maxRequestBytes;
+        }
+
+        public int getMaxCertificates() {
+            return maxCertificates;
+        }
+
+        public void setMaxCertificates(int maxCertificates) {
+            this.maxCertificates = maxCertificates;
+        }
+
+        /** Checks the durations together; the message says what to change. */
+        public void check() {
+            if (nextUpdate.compareTo(Duration.ofMinutes(1)) < 0) {
+                throw new IllegalStateException("fleetkey.ocsp.next-update (FLEETKEY_OCSP_NEXT_UPDATE) is "
+                        + Crl.shown(nextUpdate) + " but must be 1m or more, e.g. 1h");
+            }
+            if (cacheTime.isNegative() || cacheTime.compareTo(nextUpdate) >= 0) {
+                throw new IllegalStateException("fleetkey.ocsp.cache-time (FLEETKEY_OCSP_CACHE_TIME) is "
+                        + Crl.shown(cacheTime) + " but must be 0 or more and shorter than fleetkey.ocsp.next-update "
+                        + "(FLEETKEY_OCSP_NEXT_UPDATE), " + Crl.shown(nextUpdate)
+                        + ": a response served from the cache must not be past its nextUpdate");
+            }
+            if (signerRenewBefore.compareTo(nextUpdate) <= 0) {
+                throw new IllegalStateException("fleetkey.ocsp.signer-renew-before (FLEETKEY_OCSP_SIGNER_RENEW_BEFORE) "
+                        + "is " + Crl.shown(signerRenewBefore) + " but must be longer than fleetkey.ocsp.next-update "
+                        + "(FLEETKEY_OCSP_NEXT_UPDATE), " + Crl.shown(nextUpdate)
+                        + ": a response must stay verifiable until its nextUpdate");
+            }
+            if (signerValidity.compareTo(signerRenewBefore.multipliedBy(2)) < 0) {
+                throw new IllegalStateException("fleetkey.ocsp.signer-validity (FLEETKEY_OCSP_SIGNER_VALIDITY) is "
+                        + Crl.shown(signerValidity) + " but must be at least twice fleetkey.ocsp.signer-renew-before "
+                        + "(FLEETKEY_OCSP_SIGNER_RENEW_BEFORE), " + Crl.shown(signerRenewBefore)
+                        + ": otherwise a new signing certificate is due again soon after it is made");
+            }
         }
     }
 

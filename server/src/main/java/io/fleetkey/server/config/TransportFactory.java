@@ -28,7 +28,7 @@ public class TransportFactory {
     ServerIdentity serverIdentity(FleetkeyConfiguration config, CaKeystore.IssuingCa ca, CertificateAuthority authority,
                                   CertificateRepository certificates, Clock clock) {
         return ServerIdentity.loadOrIssue(config.getDataDir(), ca.passphrase(), config.getTls().getHostnames(),
-                authority, clock.instant(), cert -> record(certificates, cert, clock));
+                authority, clock.instant(), cert -> record(certificates, cert, clock, "server"));
     }
 
     @Singleton
@@ -36,12 +36,13 @@ public class TransportFactory {
     ServerIdentity mqttClientIdentity(FleetkeyConfiguration config, CaKeystore.IssuingCa ca,
                                       CertificateAuthority authority, CertificateRepository certificates, Clock clock) {
         return ServerIdentity.loadOrIssueMqttClient(config.getDataDir(), ca.passphrase(), authority, clock.instant(),
-                cert -> record(certificates, cert, clock));
+                cert -> record(certificates, cert, clock, "server"));
     }
 
-    private static void record(CertificateRepository certificates, X509Certificate cert, Clock clock) {
+    /** Records one of the server's own certificates (no device) under the given profile name. */
+    static void record(CertificateRepository certificates, X509Certificate cert, Clock clock, String profile) {
         certificates.insert(new IssuedCertificate(
-                cert.getSerialNumber().toString(16), null, cert.getSubjectX500Principal().getName(), "server",
+                cert.getSerialNumber().toString(16), null, cert.getSubjectX500Principal().getName(), profile,
                 Digests.sha256Hex(cert.getPublicKey().getEncoded()), cert.getNotBefore().toInstant(),
                 cert.getNotAfter().toInstant(), clock.instant(), CertificateStatus.GOOD, null, null,
                 Certificates.toDer(cert)));

@@ -152,6 +152,33 @@ class SettingsTest {
     }
 
     @Test
+    void ocsp_settings_are_bound_with_their_defaults() {
+        try (ApplicationContext ctx = ApplicationContext.run(with("fleetkey.ocsp.cache-time", "0s"))) {
+            FleetkeyConfiguration.Ocsp ocsp = ctx.getBean(FleetkeyConfiguration.class).getOcsp();
+            assertThat(ocsp.getCacheTime()).isZero();
+            assertThat(ocsp.getNextUpdate()).isEqualTo(Duration.ofHours(1));
+            assertThat(ocsp.getSignerValidity()).isEqualTo(Duration.ofDays(30));
+            assertThat(ocsp.getSignerRenewBefore()).isEqualTo(Duration.ofDays(7));
+            assertThat(ocsp.getMaxRequestBytes()).isEqualTo(16384);
+            assertThat(ocsp.getMaxCertificates()).isEqualTo(20);
+        }
+    }
+
+    @Test
+    void an_ocsp_cache_time_not_shorter_than_next_update_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.ocsp.cache-time", "2h")).close())
+                .hasStackTraceContaining("fleetkey.ocsp.cache-time (FLEETKEY_OCSP_CACHE_TIME) is 2h but must be 0 or "
+                        + "more and shorter than fleetkey.ocsp.next-update (FLEETKEY_OCSP_NEXT_UPDATE), 1h");
+    }
+
+    @Test
+    void an_ocsp_signer_renewed_later_than_a_response_lives_is_refused() {
+        assertThatThrownBy(() -> ApplicationContext.run(with("fleetkey.ocsp.signer-renew-before", "30m")).close())
+                .hasStackTraceContaining("fleetkey.ocsp.signer-renew-before (FLEETKEY_OCSP_SIGNER_RENEW_BEFORE) is 30m "
+                        + "but must be longer than fleetkey.ocsp.next-update");
+    }
+
+    @Test
     void a_profile_with_an_unknown_extended_key_usage_is_refused() {
         ProfileConfiguration p = new ProfileConfiguration("odd");
         p.setExtendedKeyUsages(List.of("codeSigning"));

@@ -1,0 +1,47 @@
+package io.fleetkey.server.config;
+
+import java.io.IOException;
+import java.security.cert.CertificateEncodingException;
+import java.time.Clock;
+
+import io.fleetkey.server.authority.CaKeystore;
+import io.fleetkey.server.authority.CertificateAuthority;
+import io.fleetkey.server.authority.CryptoProvider;
+import io.fleetkey.server.ocsp.OcspResponder;
+import io.fleetkey.server.ocsp.OcspSigning;
+import io.fleetkey.server.registry.CertificateRepository;
+import io.micronaut.context.annotation.Factory;
+import jakarta.inject.Singleton;
+import org.bouncycastle.cert.X509CertificateHolder;
+
+/** Builds the OCSP responder and its delegated signer from configuration (docs/revocation.md). */
+@Factory
+public class OcspFactory {
+    /** The registry's profile name for the OCSP signing certificates. */
+    public static final String SIGNER_PROFILE = "ocsp-signer";
+
+    @Singleton
+    OcspSigning ocspSigning(FleetkeyConfiguration config, CaKeystore.IssuingCa ca, CertificateAuthority authority,
+                            CryptoProvider provider, CertificateRepository certificates, Clock clock) {
+        FleetkeyConfiguration.Ocsp ocsp = config.getOcsp();
+        ocsp.check();
+        OcspSigning signing = new OcspSigning(new OcspSigning.Settings(
+                config.getDataDir().resolve("ca").resolve("ocsp-signer.p12"), ca.passphrase(),
+                ocsp.getSignerValidity(), ocsp.getSignerRenewBefore()), authority, provider,
+                cert -> TransportFactory.record(certificates, cert, clock, SIGNER_PROFILE));
+        signing.renewIfDue(clock.instant()); // a failure stops the start: the AIA URL must answer
+        return signing;
+    }
+
+    @Singleton
+    OcspResponder ocspResponder(FleetkeyConfiguration config, OcspSigning signing, CertificateAuthority authority,
+                                CertificateRepository certificates, Clock clock) {
+        FleetkeyConfiguration.Ocsp ocsp = config.getOcsp();
+        try {
+            return new OcspResponder(certificates, signing, new X509CertificateHolder(authority.chain().get(0).getEncoded()),
+                    clock, new OcspResponder.Settings(ocsp.getNextUpdate(), ocsp.getCacheTime(), ocsp.getMaxCertificates()));
+        } catch (IOException | CertificateEncodingException e) {
+            throw new IllegalStateException("the issuing CA certificate cannot be encoded", e);
+        }
+    }
+}
