@@ -49,6 +49,7 @@ public class FleetkeyConfiguration {
     private Coaps coaps = new Coaps();
     private Mqtt mqtt = new Mqtt();
     private Crl crl = new Crl();
+    private Metrics metrics = new Metrics();
 
     public Path getDataDir() {
         return dataDir;
@@ -142,6 +143,14 @@ public class FleetkeyConfiguration {
 
     public void setCrl(Crl crl) {
         this.crl = crl;
+    }
+
+    public Metrics getMetrics() {
+        return metrics;
+    }
+
+    public void setMetrics(Metrics metrics) {
+        this.metrics = metrics;
     }
 
     /** An empty environment variable means "not set". */
@@ -514,6 +523,24 @@ public class FleetkeyConfiguration {
 
         private static String shown(Duration d) {
             return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The Prometheus scrape endpoint, /prometheus (docs/metrics.md). */
+    @ConfigurationProperties("metrics")
+    public static class Metrics {
+        /**
+         * Whether /prometheus answers without the API bearer token (FLEETKEY_METRICS_PUBLIC). Off
+         * by default: the counts tell how a fleet is doing; open it only where the port is private.
+         */
+        private boolean publicScrape;
+
+        public boolean isPublic() {
+            return publicScrape;
+        }
+
+        public void setPublic(boolean publicScrape) {
+            this.publicScrape = publicScrape;
         }
     }
 
