@@ -36,7 +36,8 @@ public class ApiTokenFilter {
     @RequestFilter
     @Nullable
     public MutableHttpResponse<?> authenticate(HttpRequest<?> request) {
-        if (metricsPublic && !request.getPath().startsWith("/api/")) {
+        // Any path under /api keeps its token, whatever else the patterns above let through.
+        if (metricsPublic && !request.getPath().startsWith("/api")) {
             return null;
         }
         Optional<String> header = request.getHeaders().getAuthorization();
