@@ -31,19 +31,4 @@ public interface EnrollmentObserver {
 
     /** A freshness nonce was issued. */
     void nonceIssued();
-
-    /** Watches nothing: for wiring the core without metrics. */
-    EnrollmentObserver NONE = new EnrollmentObserver() {
-        @Override
-        public void answered(Door door, Operation operation, EnrollmentResult result, long nanos) {
-        }
-
-        @Override
-        public void failed(Door door, Operation operation, long nanos) {
-        }
-
-        @Override
-        public void nonceIssued() {
-        }
-    };
 }

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import io.fleetkey.protocol.Evidence;
 import io.fleetkey.protocol.FailureCode;
@@ -164,7 +165,7 @@ public final class EnrollmentService {
 
     /** Every answer of both operations, and every failure to answer, passes the observer here and only here. */
     private EnrollmentResult observed(Door door, EnrollmentObserver.Operation operation,
-                                      java.util.function.Supplier<EnrollmentResult> call) {
+                                      Supplier<EnrollmentResult> call) {
         long start = System.nanoTime();
         EnrollmentResult result;
         try {

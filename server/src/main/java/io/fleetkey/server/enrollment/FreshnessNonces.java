@@ -41,11 +41,11 @@ public final class FreshnessNonces {
     public FreshnessNonces(NonceRepository repository, Clock clock, Duration lifetime, int perSecond,
                            EnrollmentObserver observer) {
         this.repository = repository;
-        this.observer = observer;
         this.clock = clock;
         this.lifetime = lifetime;
         this.rate = RateLimiter.of("freshness-nonces", RateLimiterConfig.custom().limitForPeriod(perSecond)
                 .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ZERO).build());
+        this.observer = observer;
     }
 
     /** More nonces were asked for than this node issues a second; the door answers "retry after". */

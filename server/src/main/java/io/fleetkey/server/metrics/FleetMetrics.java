@@ -2,6 +2,7 @@ package io.fleetkey.server.metrics;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -65,7 +66,7 @@ public class FleetMetrics implements EnrollmentObserver, ApplicationEventListene
     private final Map<Door, Map<Operation, Timer>> durations = new EnumMap<>(Door.class);
     private final Map<RevocationReason, Counter> revokedDevices = new EnumMap<>(RevocationReason.class);
     private final Map<RevocationReason, Counter> revokedCertificates = new EnumMap<>(RevocationReason.class);
-    private final Map<String, Counter> ocsp = new java.util.HashMap<>();
+    private final Map<String, Counter> ocsp;
     private final Counter ocspOther;
     private final Counter nonces;
 
@@ -108,9 +109,11 @@ public class FleetMetrics implements EnrollmentObserver, ApplicationEventListene
                     .description("Certificates revoked with their device, by RFC 5280 reason")
                     .tags("reason", reason.rfcName()).register(registry));
         }
+        Map<String, Counter> byStatus = new HashMap<>();
         for (String status : OCSP_STATUSES) {
-            ocsp.put(status, ocspCounter(registry, status));
+            byStatus.put(status, ocspCounter(registry, status));
         }
+        ocsp = Map.copyOf(byStatus);
         ocspOther = ocspCounter(registry, "other");
         nonces = Counter.builder(NONCES).description("Freshness nonces issued, on every door").register(registry);
     }
@@ -164,6 +167,6 @@ public class FleetMetrics implements EnrollmentObserver, ApplicationEventListene
      * caller's mistake cannot add series.
      */
     public void ocspAnswered(String status) {
-        ocsp.getOrDefault(status, ocspOther).increment();
+        (status == null ? ocspOther : ocsp.getOrDefault(status, ocspOther)).increment();
     }
 }
