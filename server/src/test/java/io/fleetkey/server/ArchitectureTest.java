@@ -24,6 +24,14 @@ class ArchitectureTest {
                 .check(CLASSES);
     }
 
+    /** The core tells an EnrollmentObserver; only the metrics package knows Micrometer. */
+    @Test
+    void core_does_not_use_a_metrics_library() {
+        noClasses().that().resideInAnyPackage(CORE)
+                .should().dependOnClassesThat().resideInAnyPackage("io.micrometer..", "..server.metrics..")
+                .check(CLASSES);
+    }
+
     @Test
     void core_does_not_use_sql() {
         noClasses().that().resideInAnyPackage(CORE)

@@ -9,6 +9,7 @@ import io.fleetkey.server.authority.CertificateAuthority;
 import io.fleetkey.server.authority.CrlPublisher;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.authority.SoftwareCaSigner;
+import io.fleetkey.server.enrollment.EnrollmentObserver;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
 import io.fleetkey.server.policy.KeyPolicy;
@@ -90,17 +91,19 @@ public class CoreFactory {
                                         CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                                         CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
                                         Transactions transactions, Clock clock, FleetkeyConfiguration config,
-                                        FreshnessNonces nonces, AttestationHistory attestations) {
+                                        FreshnessNonces nonces, AttestationHistory attestations,
+                                        EnrollmentObserver observer) {
         FleetkeyConfiguration.Enrollment e = config.getEnrollment();
         return new EnrollmentService(authority, profiles, keyPolicy, provider, devices, groups, certificates, tokens,
                 audit, transactions, clock, new EnrollmentService.Settings(e.getRetryWindow(), e.getApprovalRetryAfter()),
-                nonces, attestations);
+                nonces, attestations, observer);
     }
 
     @Singleton
-    FreshnessNonces freshnessNonces(NonceRepository repository, Clock clock, FleetkeyConfiguration config) {
+    FreshnessNonces freshnessNonces(NonceRepository repository, Clock clock, FleetkeyConfiguration config,
+                                    EnrollmentObserver observer) {
         return new FreshnessNonces(repository, clock, config.getEnrollment().getNonceLifetime(),
-                config.getEnrollment().getNonceRate());
+                config.getEnrollment().getNonceRate(), observer);
     }
 
     @Singleton

@@ -50,6 +50,7 @@ public class FleetkeyConfiguration {
     private Mqtt mqtt = new Mqtt();
     private Crl crl = new Crl();
     private Ocsp ocsp = new Ocsp();
+    private Metrics metrics = new Metrics();
 
     public Path getDataDir() {
         return dataDir;
@@ -151,6 +152,14 @@ public class FleetkeyConfiguration {
 
     public void setOcsp(Ocsp ocsp) {
         this.ocsp = ocsp;
+    }
+
+    public Metrics getMetrics() {
+        return metrics;
+    }
+
+    public void setMetrics(Metrics metrics) {
+        this.metrics = metrics;
     }
 
     /** An empty environment variable means "not set". */
@@ -626,6 +635,24 @@ public class FleetkeyConfiguration {
                         + "(FLEETKEY_OCSP_SIGNER_RENEW_BEFORE), " + Crl.shown(signerRenewBefore)
                         + ": otherwise a new signing certificate is due again soon after it is made");
             }
+        }
+    }
+
+    /** The Prometheus scrape endpoint, /prometheus (docs/metrics.md). */
+    @ConfigurationProperties("metrics")
+    public static class Metrics {
+        /**
+         * Whether /prometheus answers without the API bearer token (FLEETKEY_METRICS_PUBLIC). Off
+         * by default: the counts tell how a fleet is doing; open it only where the port is private.
+         */
+        private boolean publicScrape;
+
+        public boolean isPublic() {
+            return publicScrape;
+        }
+
+        public void setPublic(boolean publicScrape) {
+            this.publicScrape = publicScrape;
         }
     }
 

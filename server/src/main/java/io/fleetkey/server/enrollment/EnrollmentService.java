@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import io.fleetkey.protocol.Evidence;
 import io.fleetkey.protocol.FailureCode;
@@ -81,6 +82,7 @@ public final class EnrollmentService {
     private final FreshnessNonces nonces;
     private final AttestationHistory attestations;
     private final Settings settings;
+    private final EnrollmentObserver observer;
     private final byte[] csrAttributes;
 
     /**
@@ -94,7 +96,7 @@ public final class EnrollmentService {
                              CryptoProvider provider, DeviceRepository devices, GroupRepository groups,
                              CertificateRepository certificates, TokenRepository tokens, AuditLog audit,
                              Transactions transactions, Clock clock, Settings settings, FreshnessNonces nonces,
-                             AttestationHistory attestations) {
+                             AttestationHistory attestations, EnrollmentObserver observer) {
         this.authority = authority;
         this.profiles = profiles;
         this.csrChecker = new CsrChecker(keyPolicy, provider);
@@ -110,6 +112,7 @@ public final class EnrollmentService {
         this.settings = settings;
         this.nonces = nonces;
         this.attestations = attestations;
+        this.observer = observer;
         this.csrAttributes = encodeCsrAttributes();
     }
 
@@ -142,8 +145,40 @@ public final class EnrollmentService {
         }
     }
 
-    /** RFC 7030 §4.2.1 simpleenroll: a first certificate, or a new one for an enrolled device. */
-    public EnrollmentResult enroll(byte[] csrDer, ChannelProof proof) {
+    /**
+     * RFC 7030 §4.2.1 simpleenroll: a first certificate, or a new one for an enrolled device.
+     *
+     * @param door the door the request came in by, for the {@link EnrollmentObserver}
+     */
+    public EnrollmentResult enroll(Door door, byte[] csrDer, ChannelProof proof) {
+        return observed(door, EnrollmentObserver.Operation.ENROLL, () -> enroll(csrDer, proof));
+    }
+
+    /**
+     * RFC 7030 §4.2.2 simplereenroll: renewal authenticated by the device's current certificate.
+     *
+     * @param door the door the request came in by, for the {@link EnrollmentObserver}
+     */
+    public EnrollmentResult reenroll(Door door, byte[] csrDer, ChannelProof proof) {
+        return observed(door, EnrollmentObserver.Operation.REENROLL, () -> reenroll(csrDer, proof));
+    }
+
+    /** Every answer of both operations, and every failure to answer, passes the observer here and only here. */
+    private EnrollmentResult observed(Door door, EnrollmentObserver.Operation operation,
+                                      Supplier<EnrollmentResult> call) {
+        long start = System.nanoTime();
+        EnrollmentResult result;
+        try {
+            result = call.get();
+        } catch (RuntimeException | Error e) {
+            observer.failed(door, operation, System.nanoTime() - start);
+            throw e;
+        }
+        observer.answered(door, operation, result, System.nanoTime() - start);
+        return result;
+    }
+
+    private EnrollmentResult enroll(byte[] csrDer, ChannelProof proof) {
         Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
         if (checked instanceof Outcome.No<ParsedCsr> no) {
             return refuse(null, no.refused());
@@ -294,8 +329,7 @@ public final class EnrollmentService {
         return Optional.empty();
     }
 
-    /** RFC 7030 §4.2.2 simplereenroll: renewal authenticated by the device's current certificate. */
-    public EnrollmentResult reenroll(byte[] csrDer, ChannelProof proof) {
+    private EnrollmentResult reenroll(byte[] csrDer, ChannelProof proof) {
         Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
         if (checked instanceof Outcome.No<ParsedCsr> no) {
             return refuse(null, no.refused());

@@ -32,14 +32,20 @@ public final class FreshnessNonces {
     private final Clock clock;
     private final Duration lifetime;
     private final RateLimiter rate;
+    private final EnrollmentObserver observer;
 
-    /** @param perSecond most nonces this node issues a second */
-    public FreshnessNonces(NonceRepository repository, Clock clock, Duration lifetime, int perSecond) {
+    /**
+     * @param perSecond most nonces this node issues a second
+     * @param observer  told of each nonce issued
+     */
+    public FreshnessNonces(NonceRepository repository, Clock clock, Duration lifetime, int perSecond,
+                           EnrollmentObserver observer) {
         this.repository = repository;
         this.clock = clock;
         this.lifetime = lifetime;
         this.rate = RateLimiter.of("freshness-nonces", RateLimiterConfig.custom().limitForPeriod(perSecond)
                 .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ZERO).build());
+        this.observer = observer;
     }
 
     /** More nonces were asked for than this node issues a second; the door answers "retry after". */
@@ -94,6 +100,7 @@ public final class FreshnessNonces {
         String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         Instant now = clock.instant();
         repository.insert(hash(nonce), now, now.plus(lifetime));
+        observer.nonceIssued();
         return new Issued(nonce, lifetime);
     }
 

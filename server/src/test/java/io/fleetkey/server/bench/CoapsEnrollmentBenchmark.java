@@ -33,6 +33,7 @@ import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.registry.FleetService;
@@ -212,7 +213,7 @@ public final class CoapsEnrollmentBenchmark {
 
         // The raw server answers with a real certificate's certs-only body, issued here by the core.
         Pool one = tokenDevices(1);
-        EnrollmentResult issued = server.context().getBean(EnrollmentService.class).enroll(one.devices[0].csr(),
+        EnrollmentResult issued = server.context().getBean(EnrollmentService.class).enroll(Door.COAPS, one.devices[0].csr(),
                 new ChannelProof.None());
         if (!(issued instanceof EnrollmentResult.Issued i)) {
             throw new IllegalStateException("the set-up enrollment failed: " + issued);

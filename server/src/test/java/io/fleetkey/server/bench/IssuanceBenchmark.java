@@ -26,8 +26,10 @@ import io.fleetkey.server.authority.CertificateAuthority;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.authority.SoftwareCaSigner;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.metrics.FleetMetrics;
 import io.fleetkey.server.persistence.JdbcAuditLog;
 import io.fleetkey.server.persistence.JdbcCertificateRepository;
 import io.fleetkey.server.persistence.JdbcDeviceRepository;
@@ -40,6 +42,9 @@ import io.fleetkey.server.policy.KeyPolicy;
 import io.fleetkey.server.policy.ProfileCatalog;
 import io.fleetkey.server.registry.FleetService;
 import io.fleetkey.server.testing.TestPki;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.flywaydb.core.Flyway;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -165,13 +170,17 @@ public class IssuanceBenchmark {
         JdbcAuditLog audit = new JdbcAuditLog(transactions);
         io.fleetkey.server.persistence.JdbcAttestationHistory history =
                 new io.fleetkey.server.persistence.JdbcAttestationHistory(transactions);
+        // The server's meters, in a Prometheus registry behind a composite as Micronaut sets it up.
+        CompositeMeterRegistry meters = new CompositeMeterRegistry();
+        meters.add(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        FleetMetrics metrics = new FleetMetrics(meters);
         enrollment = new EnrollmentService(authority, profiles, new KeyPolicy(KeyPolicy.RSA_FLOOR_BITS), provider,
                 devices, groups, certificates, tokenRepository, audit, transactions, clock,
                 new EnrollmentService.Settings(Duration.ZERO, Duration.ofSeconds(60)),
                 nonces = new io.fleetkey.server.enrollment.FreshnessNonces(
                         new io.fleetkey.server.persistence.JdbcNonceRepository(transactions), clock, Duration.ofMinutes(10),
-                        Integer.MAX_VALUE),
-                history);
+                        Integer.MAX_VALUE, metrics),
+                history, metrics);
         fleet = new FleetService(groups, devices, tokenRepository, certificates, audit, transactions,
                 profiles, clock, Duration.ofDays(7), revoked -> { }, notice -> { }, history);
         maker = TestPki.ca("Bench Maker CA");
@@ -230,7 +239,7 @@ public class IssuanceBenchmark {
                     + "ran more than " + HEADROOM + " times faster than the best one before it; run a longer warm-up "
                     + "(-wi/-w) so the pool is sized from a warm rate");
         }
-        EnrollmentResult result = enrollment.enroll(csrs[i], new ChannelProof.Token(deviceIds[i], tokens[i]));
+        EnrollmentResult result = enrollment.enroll(Door.HTTPS, csrs[i], new ChannelProof.Token(deviceIds[i], tokens[i]));
         if (!(result instanceof EnrollmentResult.Issued issued) || issued.repeated()) {
             throw new IllegalStateException("device " + deviceIds[i] + " was not issued a new certificate: " + result);
         }

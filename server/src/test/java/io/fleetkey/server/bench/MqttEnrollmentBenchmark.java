@@ -39,6 +39,7 @@ import ch.qos.logback.classic.LoggerContext;
 import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.registry.FleetService;
@@ -286,7 +287,7 @@ public final class MqttEnrollmentBenchmark {
                 return null;
             }
             long sent = System.nanoTime();
-            EnrollmentResult result = enrollment.enroll(d.csr(), new ChannelProof.Named(d.id(), true));
+            EnrollmentResult result = enrollment.enroll(Door.MQTT, d.csr(), new ChannelProof.Named(d.id(), true));
             String status = result instanceof EnrollmentResult.Issued i && !i.repeated() ? "issued"
                     : result.getClass().getSimpleName() + " " + result;
             return new MqttLoad.Answer(status, null, sent, System.nanoTime());

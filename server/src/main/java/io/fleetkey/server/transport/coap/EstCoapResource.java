@@ -12,6 +12,7 @@ import io.fleetkey.protocol.EstMediaTypes;
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import org.eclipse.californium.core.CoapResource;
@@ -125,7 +126,7 @@ final class EstCoapResource extends CoapResource {
         }
         ChannelProof proof = proofOf(exchange);
         EnrollmentResult result = operation == EstOperation.SIMPLE_REENROLL
-                ? enrollment.reenroll(csr, proof) : enrollment.enroll(csr, proof);
+                ? enrollment.reenroll(Door.COAPS, csr, proof) : enrollment.enroll(Door.COAPS, csr, proof);
         if (result instanceof EnrollmentResult.Issued issued) {
             byte[] body = format == EstMediaTypes.COAP_PKIX_CERT
                     ? Certificates.toDer(issued.certificate())

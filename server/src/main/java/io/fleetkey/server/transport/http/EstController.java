@@ -13,6 +13,7 @@ import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
@@ -171,8 +172,8 @@ public class EstController {
             return refused(FailureCode.NOT_AUTHENTICATED, "the Authorization header is not valid HTTP Basic "
                     + "(base64 of device-id:enrollment-token)");
         }
-        EnrollmentResult result = reenroll ? enrollment.reenroll(csr, proof.get())
-                : enrollment.enroll(csr, proof.get());
+        EnrollmentResult result = reenroll ? enrollment.reenroll(Door.HTTPS, csr, proof.get())
+                : enrollment.enroll(Door.HTTPS, csr, proof.get());
         if (result instanceof EnrollmentResult.Issued issued) {
             return base64(HttpResponse.ok(), Certificates.toPkcs7CertsOnly(List.of(issued.certificate())),
                     EstMediaTypes.PKCS7_CERTS_ONLY);

@@ -15,6 +15,7 @@ import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.protocol.FailureCode;
 import io.fleetkey.protocol.MqttTopics;
 import io.fleetkey.server.enrollment.ChannelProof;
+import io.fleetkey.server.enrollment.Door;
 import io.fleetkey.server.enrollment.EnrollmentResult;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
@@ -147,7 +148,8 @@ final class MqttEstHandler {
                     + maxRequestBytes + " are accepted");
         }
         EnrollmentResult result = operation == EstOperation.SIMPLE_REENROLL
-                ? enrollment.reenroll(in.payload(), in.proof()) : enrollment.enroll(in.payload(), in.proof());
+                ? enrollment.reenroll(Door.MQTT, in.payload(), in.proof())
+                : enrollment.enroll(Door.MQTT, in.payload(), in.proof());
         if (result instanceof EnrollmentResult.Issued issued) {
             return format == EstMediaTypes.COAP_PKIX_CERT
                     ? new MqttReply(EstCoapStatus.CHANGED, Certificates.toDer(issued.certificate()), EstMediaTypes.PKIX_CERT)
