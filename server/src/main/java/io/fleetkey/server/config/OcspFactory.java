@@ -7,6 +7,7 @@ import java.time.Clock;
 import io.fleetkey.server.authority.CaKeystore;
 import io.fleetkey.server.authority.CertificateAuthority;
 import io.fleetkey.server.authority.CryptoProvider;
+import io.fleetkey.server.metrics.FleetMetrics;
 import io.fleetkey.server.ocsp.OcspResponder;
 import io.fleetkey.server.ocsp.OcspSigning;
 import io.fleetkey.server.registry.CertificateRepository;
@@ -35,11 +36,12 @@ public class OcspFactory {
 
     @Singleton
     OcspResponder ocspResponder(FleetkeyConfiguration config, OcspSigning signing, CertificateAuthority authority,
-                                CertificateRepository certificates, Clock clock) {
+                                CertificateRepository certificates, Clock clock, FleetMetrics metrics) {
         FleetkeyConfiguration.Ocsp ocsp = config.getOcsp();
         try {
             return new OcspResponder(certificates, signing, new X509CertificateHolder(authority.chain().get(0).getEncoded()),
-                    clock, new OcspResponder.Settings(ocsp.getNextUpdate(), ocsp.getCacheTime(), ocsp.getMaxCertificates()));
+                    clock, new OcspResponder.Settings(ocsp.getNextUpdate(), ocsp.getCacheTime(), ocsp.getMaxCertificates()),
+                    metrics::ocspAnswered);
         } catch (IOException | CertificateEncodingException e) {
             throw new IllegalStateException("the issuing CA certificate cannot be encoded", e);
         }

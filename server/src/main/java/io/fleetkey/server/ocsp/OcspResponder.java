@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -75,15 +76,20 @@ public final class OcspResponder {
     private final Settings settings;
     /** Our issuing CA's name and key hashes per CertID hash algorithm (RFC 6960 §4.1.1). */
     private final Map<ASN1ObjectIdentifier, IssuerHashes> issuerHashes;
-    private final Cache<ByteBuffer, byte[]> cache;
+    private final Cache<ByteBuffer, OcspAnswer> cache;
+    private final Consumer<String> answered;
     private final Object cacheLock = new Object();
     private long generation;
 
     private record IssuerHashes(byte[] name, byte[] key) {
     }
 
+    /**
+     * @param answered told of every answered request by {@link OcspAnswer#label()}, e.g. for a counter
+     */
     public OcspResponder(CertificateRepository certificates, OcspSigning signing, X509CertificateHolder issuingCa,
-                         Clock clock, Settings settings) {
+                         Clock clock, Settings settings, Consumer<String> answered) {
+        this.answered = answered;
         this.certificates = certificates;
         this.signing = signing;
         this.clock = clock;
@@ -120,8 +126,9 @@ public final class OcspResponder {
         return answer;
     }
 
-    /** The one place each answered request passes: where a request counter by status goes. */
+    /** The one place each answered request passes. */
     private void counted(OcspAnswer answer) {
+        answered.accept(answer.label());
     }
 
     /**
@@ -132,11 +139,11 @@ public final class OcspResponder {
         if (der == null || der.length == 0) {
             return Optional.empty();
         }
-        byte[] hit = cache.getIfPresent(ByteBuffer.wrap(der));
+        OcspAnswer hit = cache.getIfPresent(ByteBuffer.wrap(der));
         if (hit == null) {
             return Optional.empty();
         }
-        OcspAnswer answer = new OcspAnswer(hit, OcspAnswer.Status.SUCCESSFUL, null, true);
+        OcspAnswer answer = hit.fromCache();
         counted(answer);
         return Optional.of(answer);
     }
@@ -203,9 +210,9 @@ public final class OcspResponder {
         // The same bytes are the same question: without a nonce they get the same answer.
         ByteBuffer key = nonce == null ? ByteBuffer.wrap(der) : null;
         if (key != null) {
-            byte[] cached = cache.getIfPresent(key);
+            OcspAnswer cached = cache.getIfPresent(key);
             if (cached != null) {
-                return new OcspAnswer(cached, OcspAnswer.Status.SUCCESSFUL, null, true);
+                return cached.fromCache();
             }
         }
         long seen;
@@ -214,24 +221,25 @@ public final class OcspResponder {
         }
         try {
             Signed signed = sign(requests, nonce);
+            OcspAnswer answer = new OcspAnswer(signed.der(), OcspAnswer.Status.SUCCESSFUL, null, false, signed.verdict());
             if (key != null && signed.cacheable()) {
                 synchronized (cacheLock) {
                     if (generation == seen) {
-                        cache.put(key, signed.der());
+                        cache.put(key, answer);
                     }
                 }
             }
-            return new OcspAnswer(signed.der(), OcspAnswer.Status.SUCCESSFUL, null, false);
+            return answer;
         } catch (RuntimeException e) {
             // The registry or the signer failed: the client may ask again; the operator needs to know.
             LOG.error("Could not answer an OCSP request: {}", e.toString());
-            return new OcspAnswer(status(OcspAnswer.Status.INTERNAL_ERROR), OcspAnswer.Status.INTERNAL_ERROR,
-                    "the responder failed; the server log has the details", false);
+            return OcspAnswer.refused(status(OcspAnswer.Status.INTERNAL_ERROR), OcspAnswer.Status.INTERNAL_ERROR,
+                    "the responder failed; the server log has the details");
         }
     }
 
     /** A signed response, and whether it may be served again (no unknown in it: a serial may be issued later). */
-    private record Signed(byte[] der, boolean cacheable) {
+    private record Signed(byte[] der, boolean cacheable, String verdict) {
     }
 
     private Signed sign(Req[] requests, Extension nonce) {
@@ -242,10 +250,12 @@ public final class OcspResponder {
         Date nextUpdate = Date.from(now.plus(settings.nextUpdate()));
         BasicOCSPRespBuilder builder = new BasicOCSPRespBuilder(signer.respId());
         boolean cacheable = true;
+        boolean revoked = false;
         for (Req r : requests) {
             CertificateID id = r.getCertID();
             CertificateStatus status = status(id.getSerialNumber());
             cacheable &= !(status instanceof UnknownStatus);
+            revoked |= status instanceof RevokedStatus;
             builder.addResponse(id, status, thisUpdate, nextUpdate, null);
         }
         if (nonce != null) {
@@ -255,7 +265,8 @@ public final class OcspResponder {
         try {
             BasicOCSPResp basic = builder.build(signer.signer().newContentSigner(),
                     new X509CertificateHolder[]{signer.holder()}, thisUpdate);
-            return new Signed(new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded(), cacheable);
+            return new Signed(new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded(), cacheable,
+                    revoked ? "revoked" : cacheable ? "good" : "unknown");
         } catch (OCSPException | IOException e) {
             throw new IllegalStateException("cannot sign the OCSP response: " + e.getMessage(), e);
         }
@@ -293,7 +304,7 @@ public final class OcspResponder {
 
     private OcspAnswer refused(OcspAnswer.Status status, String reason, String peer) {
         RejectedTraffic.log(DOOR, status.name().toLowerCase(java.util.Locale.ROOT) + " for " + peer + ": " + reason);
-        return new OcspAnswer(status(status), status, reason, false);
+        return OcspAnswer.refused(status(status), status, reason);
     }
 
     /** An OCSPResponse without responseBytes: every status but successful (RFC 6960 §4.2.1). */

@@ -8,7 +8,6 @@ import java.net.http.HttpResponse;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -218,15 +217,7 @@ class MetricsIT {
 
     /** Each sample of the text format: series (name and labels, as printed) to value. */
     private static Map<String, Double> scrape(TestServer target) {
-        Map<String, Double> samples = new HashMap<>();
-        for (String line : scrapeText(target).split("\n")) {
-            if (line.isBlank() || line.startsWith("#")) {
-                continue;
-            }
-            int space = line.lastIndexOf(' ');
-            samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
-        }
-        return samples;
+        return target.metrics();
     }
 
     private static double delta(Map<String, Double> before, Map<String, Double> after, String series) {

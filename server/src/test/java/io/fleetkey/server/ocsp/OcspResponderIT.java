@@ -71,6 +71,7 @@ class OcspResponderIT {
     void openssl_gets_good_then_revoked_with_the_reason_at_once_with_and_without_a_nonce() throws Exception {
         writePki();
         pem("device.pem", enroll("meter-0001"));
+        java.util.Map<String, Double> before = server.metrics();
 
         for (String nonce : List.of("-nonce", "-no_nonce")) {
             String out = ocsp(nonce, "-cert", "device.pem");
@@ -87,6 +88,15 @@ class OcspResponderIT {
             assertThat(out).as(nonce).contains("Response verify OK").contains("device.pem: revoked")
                     .contains("Reason: keyCompromise").contains("Revocation Time:");
         }
+        // Every answer is counted by what it said (docs/metrics.md).
+        java.util.Map<String, Double> after = server.metrics();
+        assertThat(ocspCount(after, "good") - ocspCount(before, "good")).isEqualTo(3);
+        assertThat(ocspCount(after, "revoked") - ocspCount(before, "revoked")).isEqualTo(2);
+    }
+
+    private static double ocspCount(java.util.Map<String, Double> samples, String status) {
+        return samples.entrySet().stream().filter(e -> e.getKey().startsWith("fleetkey_ocsp_requests_total{")
+                && e.getKey().contains("status=\"" + status + "\"")).mapToDouble(java.util.Map.Entry::getValue).sum();
     }
 
     @Test

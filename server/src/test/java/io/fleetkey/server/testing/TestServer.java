@@ -186,6 +186,26 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /**
+     * One scrape of {@code /prometheus} as admin: each sample of the text format, series (name and
+     * labels as printed) to value.
+     */
+    public Map<String, Double> metrics() {
+        HttpResponse<String> r = api("GET", "/prometheus", null);
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("/prometheus answered " + r.statusCode() + ": " + r.body());
+        }
+        Map<String, Double> samples = new HashMap<>();
+        for (String line : r.body().split("\n")) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            int space = line.lastIndexOf(' ');
+            samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+        }
+        return samples;
+    }
+
     /** Calls the fleet API as admin with a JSON body (null for GET). */
     public HttpResponse<String> api(String method, String path, String json) {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + ADMIN_TOKEN)
