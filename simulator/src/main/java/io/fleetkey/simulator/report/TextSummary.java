@@ -13,6 +13,12 @@ public final class TextSummary {
         double seconds = report.elapsedSeconds();
         line(out, "Run %s: %.2f s from %s, %d cores, Java %s", report.scenario(), seconds, report.startedAt(),
                 report.machine().cores(), report.machine().javaVersion());
+        if (!report.settings().isEmpty()) {
+            StringBuilder shown = new StringBuilder();
+            report.settings().forEach((key, value) -> shown.append(shown.length() == 0 ? "" : ", ").append(key)
+                    .append('=').append(value));
+            line(out, "  settings     %s", shown);
+        }
         line(out, "  operations   %d", report.totalOperations());
         line(out, "  succeeded    %d", report.total(Outcome.SUCCEEDED));
         line(out, "  refused      %d", report.total(Outcome.REFUSED));
