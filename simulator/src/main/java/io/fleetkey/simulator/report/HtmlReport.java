@@ -359,13 +359,17 @@ public final class HtmlReport {
             return;
         }
         h.append("<table id=\"fault-table\">\n<tr><th>fault</th><th>detail</th><th class=\"n\">from s</th>"
-                + "<th class=\"n\">to s</th><th class=\"n\">failures during</th><th class=\"n\">recovered</th>"
+                + "<th class=\"n\">to s</th><th class=\"n\">failures during</th><th>of which</th><th class=\"n\">recovered</th>"
                 + "<th class=\"n\">not recovered</th><th>recovery</th></tr>\n");
         for (RunReport.Fault f : report.faults()) {
             h.append("<tr><td>").append(Html.escape(f.kind())).append("</td><td>").append(Html.escape(f.detail()))
                     .append("</td><td class=\"n\">").append(fmt("%.1f", f.startSecond())).append("</td><td class=\"n\">")
                     .append(f.endSecond() == null ? "end" : fmt("%.1f", f.endSecond())).append("</td>");
             cell(h, f.failuresDuring(), false);
+            StringBuilder bySeries = new StringBuilder();
+            f.failuresBySeries().forEach((name, count) -> bySeries.append(bySeries.length() == 0 ? "" : ", ")
+                    .append(name).append(' ').append(count));
+            h.append("<td>").append(Html.escape(bySeries.toString())).append("</td>");
             cell(h, f.recovered(), false);
             cell(h, f.notRecovered(), f.notRecovered() > 0);
             h.append("<td>").append(Html.escape(f.recovery())).append("</td></tr>\n");

@@ -250,13 +250,19 @@ public final class RunRecorder {
             int from = (int) Math.floor(startSecond);
             int to = endSecond == null ? seconds - 1 : (int) Math.floor(endSecond);
             long failuresDuring = 0;
+            Map<String, Long> bySeries = new LinkedHashMap<>();
             for (RunReport.Series s : series) {
+                long count = 0;
                 for (int i = from; i <= to && i < s.timeline().seconds(); i++) {
-                    failuresDuring += s.timeline().refused().get(i) + s.timeline().failed().get(i);
+                    count += s.timeline().refused().get(i) + s.timeline().failed().get(i);
                 }
+                if (count > 0) {
+                    bySeries.put(s.name(), count);
+                }
+                failuresDuring += count;
             }
-            return new RunReport.Fault(kind, detail, startSecond, endSecond, failuresDuring, recovered, notRecovered,
-                    recovery);
+            return new RunReport.Fault(kind, detail, startSecond, endSecond, failuresDuring, bySeries, recovered,
+                    notRecovered, recovery);
         }
     }
 }

@@ -174,13 +174,18 @@ public record RunReport(String scenario, Map<String, String> settings, String st
      * @param startSecond    when it began, seconds since the run's start
      * @param endSecond      when it was lifted, or null when it lasted to the end
      * @param failuresDuring refused and failed operations of every door that ended between its start and its end
+     * @param failuresBySeries the same, per door and operation ("MQTT enroll"), only those that had any
      * @param recovered      devices (or sessions) the run saw recover after it, as the scenario counts them
      * @param notRecovered   those that did not recover by the end of the run
      * @param recovery       how recovery was judged or what it looked like, free text
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Fault(String kind, String detail, double startSecond, Double endSecond, long failuresDuring,
-                        long recovered, long notRecovered, String recovery) {
+                        Map<String, Long> failuresBySeries, long recovered, long notRecovered, String recovery) {
+        public Fault {
+            failuresBySeries = failuresBySeries == null ? Map.of()
+                    : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(failuresBySeries));
+        }
     }
 
     /**

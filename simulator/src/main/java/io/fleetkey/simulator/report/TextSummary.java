@@ -36,11 +36,11 @@ public final class TextSummary {
             latency(out, "    ", series.latency());
         }
         for (RunReport.Fault fault : report.faults()) {
-            line(out, "  fault %s (%s): %.1f s to %s, %d failures during it, %d recovered, %d not recovered%s",
+            line(out, "  fault %s (%s): %.1f s to %s, %d failures during it%s, %d recovered, %d not recovered%s",
                     fault.kind(), fault.detail(), fault.startSecond(),
                     fault.endSecond() == null ? "the end" : String.format(Locale.ROOT, "%.1f s", fault.endSecond()),
-                    fault.failuresDuring(), fault.recovered(), fault.notRecovered(),
-                    fault.recovery() == null ? "" : "; " + fault.recovery());
+                    fault.failuresDuring(), fault.failuresBySeries().isEmpty() ? "" : " " + fault.failuresBySeries(),
+                    fault.recovered(), fault.notRecovered(), fault.recovery() == null ? "" : "; " + fault.recovery());
         }
         RunReport.Baseline baseline = report.baseline();
         if (baseline != null) {

@@ -122,6 +122,10 @@ class RunRecorderTest {
             }
         }
         assertThat(fault.failuresDuring()).isEqualTo(4 * 45 + refusalsDuring);
+        assertThat(fault.failuresBySeries()).containsEntry("MQTT enroll", 4L * 45)
+                .doesNotContainKeys("HTTPS renew", "MQTT cut-off check");
+        assertThat(fault.failuresBySeries().values().stream().mapToLong(Long::longValue).sum())
+                .isEqualTo(fault.failuresDuring());
         assertThat(fault.recovered()).isEqualTo(612);
         assertThat(fault.notRecovered()).isEqualTo(3);
     }

@@ -23,7 +23,8 @@ class TextSummaryTest {
                         String.format(java.util.Locale.ROOT, "    latency ms   p50 %.1f   p90 %.1f   p99 %.1f   max %.1f",
                                 https.latency().p50Ms(), https.latency().p90Ms(), https.latency().p99Ms(),
                                 https.latency().maxMs()),
-                        "  fault broker-restart (the embedded MQTT broker stopped and started again): 15.0 s to 19.0 s",
+                        "  fault broker-restart (the embedded MQTT broker stopped and started again): 15.0 s to 19.0 s, ",
+                        "failures during it {",  "MQTT enroll=180",
                         "612 recovered, 3 not recovered; sessions reconnected and enrolled within 6 s",
                         "  baseline sign+verify P-256: 4878.0/s on 2 threads");
     }
