@@ -7,19 +7,15 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpTimeoutException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
 
 import javax.net.ssl.SSLContext;
@@ -29,7 +25,11 @@ import io.fleetkey.agent.EnrollmentPendingException;
 import io.fleetkey.agent.EstException;
 import io.fleetkey.agent.EstHttpsClient;
 import io.fleetkey.agent.KeyFiles;
-import org.HdrHistogram.Histogram;
+import io.fleetkey.simulator.report.Door;
+import io.fleetkey.simulator.report.Operation;
+import io.fleetkey.simulator.report.ProgressLine;
+import io.fleetkey.simulator.report.RunRecorder;
+import io.fleetkey.simulator.report.RunReport;
 
 /**
  * A first-boot storm: N registered devices enroll at once with their one-time tokens, C at a
@@ -42,7 +42,6 @@ final class EnrollStorm {
     static final int REGISTRATION_CHUNK = FleetApiClient.MAX_BULK;
     static final EstHttpsClient.Timeouts REQUEST_TIMEOUTS =
             new EstHttpsClient.Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(30));
-    private static final long HIGHEST_LATENCY_MICROS = TimeUnit.HOURS.toMicros(1);
 
     /**
      * @param anchors the Fleetkey CA chain the server's TLS certificate must chain to
@@ -50,17 +49,32 @@ final class EnrollStorm {
      */
     record Settings(URI server, List<X509Certificate> anchors, String adminToken, int devices, int concurrency,
                     String group, Duration timeout) {
+        /** What the report shows of the settings; the token stays out. */
+        Map<String, String> describe() {
+            Map<String, String> shown = new LinkedHashMap<>();
+            shown.put("server", server.toString());
+            shown.put("devices", Integer.toString(devices));
+            shown.put("concurrency", Integer.toString(concurrency));
+            shown.put("group", group);
+            shown.put("timeout", timeout.toString());
+            return shown;
+        }
     }
+
+    static final String SCENARIO = "enroll-storm";
 
     private final Settings settings;
     private final PrintStream out;
+    private final boolean terminal;
 
-    EnrollStorm(Settings settings, PrintStream out) {
+    /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
+    EnrollStorm(Settings settings, PrintStream out, boolean terminal) {
         this.settings = settings;
         this.out = out;
+        this.terminal = terminal;
     }
 
-    StormReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
+    RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         SSLContext tls = AgentTls.trusting(settings.anchors());
         int n = settings.devices();
@@ -112,61 +126,39 @@ final class EnrollStorm {
         return tokens;
     }
 
-    private StormReport storm(EstHttpsClient est, String[] deviceIds, byte[][] csrs, long deadline)
+    private RunReport storm(EstHttpsClient est, String[] deviceIds, byte[][] csrs, long deadline)
             throws InterruptedException {
         int n = deviceIds.length;
         int threads = settings.concurrency();
         AtomicInteger next = new AtomicInteger();
-        LongAdder succeeded = new LongAdder();
-        LongAdder done = new LongAdder();
-        Map<String, LongAdder> failures = new ConcurrentHashMap<>();
-        Map<String, String> samples = new ConcurrentHashMap<>();
-        List<Histogram> histograms = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            histograms.add(new Histogram(HIGHEST_LATENCY_MICROS, 3));
-        }
-
         out.printf(Locale.ROOT, "Enrolling %d devices with %d threads...%n", n, threads);
+        RunRecorder recorder = RunRecorder.start(SCENARIO, settings.describe());
+        RunRecorder.SeriesRecorder enroll = recorder.series(Door.HTTPS, Operation.ENROLL);
         ExecutorService pool = Executors.newFixedThreadPool(threads, daemonThreads("storm"));
-        ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(daemonThreads("progress"));
-        long start = System.nanoTime();
-        long[] last = {start, 0};
-        progress.scheduleAtFixedRate(() -> {
-            long now = System.nanoTime();
-            long count = done.sum();
-            double rate = (count - last[1]) / seconds(now - last[0]);
-            last[0] = now;
-            last[1] = count;
-            long failed = failures.values().stream().mapToLong(LongAdder::sum).sum();
-            out.printf(Locale.ROOT, "  %5.0fs  %d/%d done  %.0f/s now  %d failed%n",
-                    seconds(now - start), count, n, rate, failed);
-        }, 1, 1, TimeUnit.SECONDS);
+        ProgressLine progress = ProgressLine.start(out, terminal, n, recorder::progress);
 
         for (int t = 0; t < threads; t++) {
-            Histogram latency = histograms.get(t);
             pool.execute(() -> {
                 while (System.nanoTime() < deadline) {
                     int i = next.getAndIncrement();
                     if (i >= n) {
                         return;
                     }
-                    long begin = System.nanoTime();
+                    long begin = recorder.now();
                     try {
                         if (csrs[i] == null) {
                             throw new IllegalStateException("no CSR was prepared in time");
                         }
                         est.simpleEnroll(csrs[i]);
-                        latency.recordValue(Math.min(HIGHEST_LATENCY_MICROS, (System.nanoTime() - begin) / 1_000));
-                        succeeded.increment();
+                        enroll.succeeded(begin);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                        enroll.failed("INTERRUPTED", "stopped before the answer came");
                         return;
+                    } catch (EstException | EnrollmentPendingException e) {
+                        enroll.refused(failureKind(e), sample(e));
                     } catch (Exception e) {
-                        String kind = failureKind(e);
-                        failures.computeIfAbsent(kind, k -> new LongAdder()).increment();
-                        samples.putIfAbsent(kind, sample(e));
-                    } finally {
-                        done.increment();
+                        enroll.failed(failureKind(e), sample(e));
                     }
                 }
             });
@@ -175,18 +167,13 @@ final class EnrollStorm {
         long waitNanos = Math.max(0, deadline - System.nanoTime()) + REQUEST_TIMEOUTS.request().toNanos()
                 + TimeUnit.SECONDS.toNanos(5);
         if (!pool.awaitTermination(waitNanos, TimeUnit.NANOSECONDS)) {
-            pool.shutdownNow();
+            pool.shutdownNow(); // interrupts the requests still waiting; they count as failed
+            pool.awaitTermination(5, TimeUnit.SECONDS);
         }
-        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-        progress.shutdownNow();
-
-        Histogram all = new Histogram(HIGHEST_LATENCY_MICROS, 3);
-        histograms.forEach(all::add);
-        TreeMap<String, Long> failureCounts = new TreeMap<>();
-        failures.forEach((kind, count) -> failureCounts.put(kind, count.sum()));
-        long started = Math.min(n, next.get());
-        long notRun = n - started + (started - done.sum());
-        return new StormReport(n, threads, succeeded.sum(), failureCounts, samples, notRun, elapsed, all);
+        // Whatever did not end (never started, or still waiting when the time ran out) did not run.
+        enroll.notRun(Math.max(0, n - recorder.progress().done()));
+        progress.close();
+        return recorder.finish();
     }
 
     /** Groups failures the way an operator reads them: the server's code first, then the client's view. */

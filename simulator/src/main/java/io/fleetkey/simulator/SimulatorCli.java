@@ -5,12 +5,14 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import io.fleetkey.agent.AgentTls;
@@ -18,14 +20,19 @@ import io.fleetkey.agent.Arguments;
 import io.fleetkey.agent.Arguments.UsageException;
 import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.simulator.factory.FactoryCommand;
+import io.fleetkey.simulator.report.FailureThreshold;
+import io.fleetkey.simulator.report.ProgressLine;
+import io.fleetkey.simulator.report.ReportFiles;
+import io.fleetkey.simulator.report.RunReport;
+import io.fleetkey.simulator.report.TextSummary;
 
 /**
  * The simulator's command line. Scenarios run real agents against a server on this machine;
  * {@code factory} makes factory identities (IDevIDs) for devices to enroll with.
  */
 public final class SimulatorCli {
-    static final int OK = 0;
-    static final int FAILURES = 1;
+    static final int OK = FailureThreshold.EXIT_OK;
+    static final int FAILURES = FailureThreshold.EXIT_FAILURES;
     static final int USAGE = 2;
     static final int SETUP_FAILED = 4;
 
@@ -54,13 +61,16 @@ public final class SimulatorCli {
               --concurrency C      how many enrollments run at once, one thread each (1 to %d)
               --group G            the enrollment group, created if missing (default: simulator)
               --timeout DURATION   bound of the whole run, e.g. 90s, 10m (default: 10m)
+              --report-dir DIR     also write the report there: report.json, report.html, report.txt
+              --max-failures T     unsuccessful enrollments allowed before the exit status is 1:
+                                   a count (0, 25) or a share (0.5%%) (default: 0)
 
             The storm registers the devices through the fleet API (in chunks of %d), makes
             their keys and CSRs, then starts the clock. It prints progress every second and a
             report at the end. Only servers on this machine (loopback) are accepted.
 
-            enroll-storm exit status: 0 every enrollment succeeded; 1 some failed or did not
-            run; 2 usage error; 4 set-up failed.
+            enroll-storm exit status: 0 no more enrollments failed or did not run than
+            --max-failures allows; 1 more did; 2 usage error; 4 set-up failed.
             """.formatted(ADMIN_TOKEN_ENV, MAX_DEVICES, MAX_CONCURRENCY, EnrollStorm.REGISTRATION_CHUNK);
 
     private final PrintStream out;
@@ -94,11 +104,29 @@ public final class SimulatorCli {
             if (!"enroll-storm".equals(args[0])) {
                 throw new UsageException("unknown scenario '" + args[0] + "'; use enroll-storm or factory");
             }
-            EnrollStorm.Settings settings = stormSettings(Arguments.parse(rest, Set.of("--server", "--ca-cert",
-                    "--admin-token", "--devices", "--concurrency", "--group", "--timeout"), Set.of()));
-            StormReport report = new EnrollStorm(settings, out).run();
-            out.print(report.format());
-            return report.succeeded() == report.devices() ? OK : FAILURES;
+            Arguments arguments = Arguments.parse(rest, Set.of("--server", "--ca-cert", "--admin-token", "--devices",
+                    "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"), Set.of());
+            FailureThreshold threshold = failureThreshold(arguments);
+            Optional<Path> reportDir = arguments.value("--report-dir").map(Path::of);
+            if (reportDir.isPresent() && Files.exists(reportDir.get()) && !Files.isDirectory(reportDir.get())) {
+                throw new UsageException("--report-dir " + reportDir.get() + " is a file, not a folder");
+            }
+            EnrollStorm.Settings settings = stormSettings(arguments);
+            RunReport report = new EnrollStorm(settings, out, out == System.out && ProgressLine.isTerminal()).run();
+            out.print(TextSummary.format(report));
+            if (reportDir.isPresent()) {
+                try {
+                    out.println("Report written to " + ReportFiles.write(reportDir.get(), report));
+                } catch (IOException e) {
+                    err.println("fleetkey-simulator: cannot write the report into " + reportDir.get() + ": " + e);
+                }
+            }
+            int status = threshold.exitStatus(report);
+            if (status != OK) {
+                out.printf(java.util.Locale.ROOT, "%d of %d enrollments did not succeed; --max-failures allows %s%n",
+                        report.totalUnsuccessful(), report.totalOperations(), threshold);
+            }
+            return status;
         } catch (UsageException e) {
             err.println("fleetkey-simulator: " + e.getMessage());
             err.println("Run 'fleetkey-simulator --help' for the options.");
@@ -113,6 +141,14 @@ public final class SimulatorCli {
             Thread.currentThread().interrupt();
             err.println("fleetkey-simulator: interrupted");
             return FAILURES;
+        }
+    }
+
+    private static FailureThreshold failureThreshold(Arguments arguments) throws UsageException {
+        try {
+            return arguments.value("--max-failures").map(FailureThreshold::parse).orElse(FailureThreshold.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--max-failures " + e.getMessage());
         }
     }
 

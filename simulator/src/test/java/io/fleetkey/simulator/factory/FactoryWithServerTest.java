@@ -1,13 +1,10 @@
 package io.fleetkey.simulator.factory;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -39,13 +36,13 @@ import io.fleetkey.protocol.Certificates;
 import io.fleetkey.protocol.CsrAttestation;
 import io.fleetkey.protocol.DeviceStatement;
 import io.fleetkey.protocol.Evidence;
+import io.fleetkey.simulator.testing.ServerProcess;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,7 +54,6 @@ import org.junit.jupiter.api.io.TempDir;
  * is refused. The server jar is built by the reactor before this module's tests run.
  */
 class FactoryWithServerTest {
-    private static final Path SERVER_JAR = Path.of("..", "server", "target", "fleetkey-server.jar");
     private static final String ADMIN_TOKEN = "factory-test-admin-token-0123456789";
     private static final String PASSWORD = "factory test password 0123";
     private static final Map<String, String> ENV = Map.of(FactoryCommand.PASSWORD_ENV, PASSWORD,
@@ -65,35 +61,16 @@ class FactoryWithServerTest {
 
     @TempDir
     static Path temp;
-    private static Process server;
+    private static ServerProcess server;
     private static String base;
     private static Path chain;
     private static Path maker;
 
     @BeforeAll
     static void startServerAndMakeFleet() throws Exception {
-        if (!Files.isRegularFile(SERVER_JAR)) {
-            if (System.getenv("CI") != null) {
-                fail(SERVER_JAR + " is missing; the reactor builds the server before the simulator");
-            }
-            Assumptions.abort("build the server first: mvn -pl server -am package -DskipTests");
-        }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        base = "https://localhost:" + port;
-        Path data = temp.resolve("data");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-Dfleetkey.data-dir=" + data, "-Dfleetkey.admin-token=" + ADMIN_TOKEN,
-                "-Dmicronaut.server.ssl.port=" + port, "-Dfleetkey.public-base-url=" + base,
-                "-Dfleetkey.coaps.port=0", "-Dfleetkey.coaps.bind-address=127.0.0.1",
-                "-Dfleetkey.mqtt.embedded.enabled=false", "-jar", SERVER_JAR.toAbsolutePath().toString())
-                .redirectErrorStream(true).redirectOutput(temp.resolve("server.log").toFile());
-        pb.environment().put("FLEETKEY_CA_PASSWORD", "factory-test-ca-password");
-        server = pb.start();
-        chain = data.resolve("ca").resolve("chain.pem");
-        awaitHealthy(Duration.ofSeconds(90));
+        server = ServerProcess.start(temp, ADMIN_TOKEN);
+        base = server.base();
+        chain = server.chain();
 
         maker = temp.resolve("acme");
         run("init", "--dir", maker.toString(), "--maker", "Acme Devices");
@@ -105,33 +82,8 @@ class FactoryWithServerTest {
     @AfterAll
     static void stopServer() throws Exception {
         if (server != null) {
-            server.destroy();
-            if (!server.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
-                server.destroyForcibly();
-            }
+            server.close();
         }
-    }
-
-    private static void awaitHealthy(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!server.isAlive()) {
-                fail("the server stopped: " + Files.readString(temp.resolve("server.log")));
-            }
-            if (Files.isRegularFile(chain)) {
-                try {
-                    HttpResponse<String> r = client(null).send(HttpRequest.newBuilder(URI.create(base + "/health"))
-                            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-                    if (r.statusCode() == 200) {
-                        return;
-                    }
-                } catch (IOException e) {
-                    // not listening yet
-                }
-            }
-            Thread.sleep(250);
-        }
-        fail("the server was not healthy within " + timeout + ": " + Files.readString(temp.resolve("server.log")));
     }
 
     private static void run(String... args) {
