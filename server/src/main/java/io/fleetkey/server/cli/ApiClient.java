@@ -23,6 +23,7 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 
@@ -42,11 +43,16 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 final class ApiClient {
     static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-    /** Generous: a bulk registration of 10,000 devices hashes 10,000 tokens in one transaction. */
-    private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+    /** For calls that change many devices in one transaction: a bulk registration, a revocation by filter. */
+    private static final Duration BATCH_TIMEOUT = Duration.ofMinutes(5);
+    private static final List<String> BATCH_PATHS = List.of("/devices/bulk", "/revocations");
 
-    /** An answer of the server: its status, its body as text and as JSON (missing when not JSON). */
-    record Response(int status, String body, JsonNode json) {
+    /** The message the server's framework answers for a path it has no route for. */
+    private static final String ROUTE_MISSING = "Page Not Found";
+
+    /** An answer of the server to one request: its status, its body as text and as JSON (missing when not JSON). */
+    record Response(String method, String path, int status, String body, JsonNode json) {
         boolean ok() {
             return status >= 200 && status < 300;
         }
@@ -114,7 +120,8 @@ final class ApiClient {
     /** One call; fails only when the server cannot be reached. The caller judges the status. */
     Response call(String method, String path, Object body) {
         URI uri = URI.create(server + "/api/v1" + path);
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
+        Duration timeout = BATCH_PATHS.contains(path) ? BATCH_TIMEOUT : REQUEST_TIMEOUT;
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Authorization", "Bearer " + token).header("Accept", "application/json");
         if (body == null) {
             request.method(method, HttpRequest.BodyPublishers.noBody());
@@ -133,7 +140,7 @@ final class ApiClient {
         try {
             answer = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw unreachable(e);
+            throw unreachable(e, timeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliFailure(FleetkeyCli.UNREACHABLE, "interrupted while waiting for " + server, e);
@@ -141,7 +148,8 @@ final class ApiClient {
         if (trace != null) {
             trace.println("< " + answer.statusCode());
         }
-        return new Response(answer.statusCode(), answer.body(), parse(answer.body()));
+        return new Response(method, "/api/v1" + path.replaceFirst("\\?.*", ""), answer.statusCode(), answer.body(),
+                parse(answer.body()));
     }
 
     private static JsonNode parse(String body) {
@@ -175,13 +183,17 @@ final class ApiClient {
         }
         String error = r.json().path("error").asText("");
         String status = "HTTP " + r.status() + (error.isEmpty() ? "" : " " + error);
+        if (r.status() == 404 && ROUTE_MISSING.equals(message)) {
+            return new CliFailure(FleetkeyCli.REFUSED, "the server at " + server + " has no " + r.method() + " "
+                    + r.path() + " (" + status + "); is it an older Fleetkey, or is --server another service?");
+        }
         if (r.status() >= 500) {
             return new CliFailure(FleetkeyCli.REFUSED, "the server failed (" + status + "): " + message);
         }
         return new CliFailure(FleetkeyCli.REFUSED, message + " (" + status + ")");
     }
 
-    private CliFailure unreachable(IOException e) {
+    private CliFailure unreachable(IOException e, Duration timeout) {
         SSLException tls = cause(e, SSLException.class);
         if (tls != null) {
             return new CliFailure(FleetkeyCli.UNREACHABLE, "TLS with " + server + " failed: " + tls.getMessage()
@@ -193,7 +205,7 @@ final class ApiClient {
             why = "no answer within " + CONNECT_TIMEOUT.toSeconds() + " s";
         } else if (e instanceof HttpTimeoutException) {
             return new CliFailure(FleetkeyCli.UNREACHABLE, "the server " + server + " did not answer within "
-                    + REQUEST_TIMEOUT.toMinutes() + " minutes; its log may say why", e);
+                    + timeout.toSeconds() + " s; its log may say why", e);
         } else if (cause(e, UnresolvedAddressException.class) != null || cause(e, UnknownHostException.class) != null) {
             why = "unknown host " + server.getHost();
         } else if (cause(e, ConnectException.class) != null) {

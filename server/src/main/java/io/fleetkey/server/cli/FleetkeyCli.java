@@ -52,8 +52,9 @@ public final class FleetkeyCli {
     static final String DATA_DIR_ENV = "FLEETKEY_DATA_DIR";
     static final String DEFAULT_SERVER = "https://localhost:8443";
 
-    /** The first arguments that run the command line instead of starting the server. */
-    private static final Set<String> CLI_FIRST_ARGUMENTS = Set.of("--help", "-h", "--version", "-V");
+    /** Options that run the command line instead of starting the server: its own, with or without "=value". */
+    private static final Set<String> CLI_ONLY_OPTIONS = Set.of("--help", "-h", "--version", "-V", "--server",
+            "--cacert", "--token-file", "--json", "--debug");
 
     @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT, description = "show this help")
     boolean help;
@@ -94,12 +95,19 @@ public final class FleetkeyCli {
     }
 
     /**
-     * Whether these arguments of the server's jar ask for the command line: a first argument that
-     * is a word (a command, or a mistyped one that deserves a usage message), {@code --help} or
-     * {@code --version}. No arguments, or options only, start the server as before.
+     * Whether these arguments of the server's jar ask for the command line: any argument that is
+     * not an option (a command, an option's value, or a mistyped command that deserves a usage
+     * message), or one of the command line's own options ({@code --help}, {@code --server}, ...).
+     * No arguments, or other options only (the server's {@code --name=value} settings), start the
+     * server as before.
      */
     public static boolean wanted(String[] args) {
-        return args.length > 0 && (!args[0].startsWith("-") || CLI_FIRST_ARGUMENTS.contains(args[0]));
+        for (String arg : args) {
+            if (!arg.startsWith("-") || CLI_ONLY_OPTIONS.contains(arg.split("=", 2)[0])) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Runs one command with the process's streams and environment, and exits with its status. */

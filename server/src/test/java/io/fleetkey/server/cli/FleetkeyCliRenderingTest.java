@@ -137,10 +137,14 @@ class FleetkeyCliRenderingTest {
     }
 
     @Test
-    void the_jar_runs_the_command_line_for_a_command_word_and_the_server_otherwise() {
+    void the_jar_runs_the_command_line_for_a_command_or_its_options_and_the_server_otherwise() {
         assertThat(FleetkeyCli.wanted(new String[] {"devices", "list"})).isTrue();
         assertThat(FleetkeyCli.wanted(new String[] {"--help"})).isTrue();
         assertThat(FleetkeyCli.wanted(new String[] {"--version"})).isTrue();
+        assertThat(FleetkeyCli.wanted(new String[] {"--server", "https://fleetkey:8443", "devices", "list"})).isTrue();
+        assertThat(FleetkeyCli.wanted(new String[] {"--server=https://fleetkey:8443"})).isTrue();
+        assertThat(FleetkeyCli.wanted(new String[] {"--json"})).isTrue();
+        assertThat(FleetkeyCli.wanted(new String[] {"devics"})).isTrue();
         assertThat(FleetkeyCli.wanted(new String[] {})).isFalse();
         assertThat(FleetkeyCli.wanted(new String[] {"-Dmicronaut.config.files=my.yml"})).isFalse();
         assertThat(FleetkeyCli.wanted(new String[] {"--micronaut.server.port=9000"})).isFalse();
