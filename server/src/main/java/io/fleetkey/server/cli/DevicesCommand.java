@@ -96,6 +96,9 @@ final class DevicesCommand {
                 var answer = root.api().call("POST", "/devices/bulk", Map.of("group", entry.getKey(),
                         "deviceIds", chunk.stream().map(DeviceCsv.Row::deviceId).toList()));
                 if (!answer.ok()) {
+                    if (showTokens && !registered.isEmpty()) {
+                        root.out.print(tokenTable(registered)); // registered before the refusal: shown, not lost
+                    }
                     CliFailure refused = root.api().refused(answer);
                     throw new CliFailure(refused.exitCode(), "lines " + chunk.get(0).line() + "-"
                             + chunk.get(chunk.size() - 1).line() + " (" + chunk.size() + " devices of group "
@@ -128,11 +131,14 @@ final class DevicesCommand {
                     + "device and delete the file");
         }
         if (showTokens) {
-            root.out.print(Tables.table(registered, List.of(Tables.column("DEVICE", "deviceId"),
-                    Tables.column("GROUP", "group"), Tables.column("TOKEN", "enrollmentToken"),
-                    Tables.column("EXPIRES", "tokenExpiresAt"))));
+            root.out.print(tokenTable(registered));
         }
         return FleetkeyCli.OK;
+    }
+
+    private static String tokenTable(JsonNode registered) {
+        return Tables.table(registered, List.of(Tables.column("DEVICE", "deviceId"), Tables.column("GROUP", "group"),
+                Tables.column("TOKEN", "enrollmentToken"), Tables.column("EXPIRES", "tokenExpiresAt")));
     }
 
     /** The whole tokens file again, atomically and 0600: after each chunk, what is registered is on disk. */

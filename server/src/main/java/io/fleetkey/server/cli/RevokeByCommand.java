@@ -103,6 +103,13 @@ final class RevokeByCommand implements Callable<Integer> {
         body.put("dryRun", true);
         JsonNode dryRun = root.api().post("/revocations", body);
         long matched = dryRun.path("matched").asLong();
+        if (expect != null && expect != matched) {
+            if (!root.json) {
+                root.out.print(renderDryRun(dryRun));
+            }
+            throw new CliFailure(FleetkeyCli.REFUSED, matched + " device(s) match, not the " + expect
+                    + " expected by --expect; nothing was revoked");
+        }
         if (mode.dryRun || matched == 0) {
             if (root.json) {
                 root.out.println(dryRun);
@@ -115,10 +122,6 @@ final class RevokeByCommand implements Callable<Integer> {
         }
         if (!root.json) {
             root.out.print(renderDryRun(dryRun));
-        }
-        if (expect != null && expect != matched) {
-            throw new CliFailure(FleetkeyCli.REFUSED, matched + " device(s) match, not the " + expect
-                    + " expected by --expect; nothing was revoked");
         }
         body.put("dryRun", false);
         body.put("expectedCount", matched);

@@ -163,6 +163,26 @@ class FleetkeyCliIT {
     }
 
     @Test
+    void a_chunk_refused_after_others_keeps_their_tokens_in_the_file() throws IOException {
+        server.registerDevice("cli-part-3", GROUP);
+        Path csv = work.resolve("part.csv");
+        Files.writeString(csv, "deviceId\ncli-part-1\ncli-part-2\ncli-part-3\ncli-part-4\n");
+        Path tokens = work.resolve("part-tokens.csv");
+
+        Run r = fleetkey("devices", "import", csv.toString(), "--group", GROUP, "--tokens-out", tokens.toString(),
+                "--chunk-size", "2");
+
+        assertThat(r.exitCode()).isEqualTo(FleetkeyCli.REFUSED);
+        assertThat(r.err()).contains("lines 4-5 (2 devices of group meters) were refused, none of them registered")
+                .contains("the 2 devices before them were registered, their tokens are in " + tokens);
+        List<String> lines = Files.readAllLines(tokens);
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(2)).startsWith("cli-part-2,meters,");
+        assertThat(enroll("cli-part-2", lines.get(2).split(",")[2])).isEqualTo(200);
+        assertThat(server.api("GET", "/api/v1/devices/cli-part-4", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void import_wants_a_place_for_the_tokens_and_an_existing_group() throws IOException {
         Path csv = work.resolve("d.csv");
         Files.writeString(csv, "deviceId\ncli-nowhere-1\n");
