@@ -1,12 +1,14 @@
 package io.fleetkey.server.cli;
 
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -23,7 +25,11 @@ final class AuditCommand {
 
     static final List<Tables.Column> COLUMNS = List.of(Tables.column("SEQ", "seq"), Tables.column("AT", "at"),
             Tables.column("AT", "occurredAt"), Tables.column("ACTOR", "actor"), Tables.column("ACTION", "action"),
-            Tables.column("DEVICE", "deviceId"), Tables.column("DETAIL", "detail"));
+            Tables.column("DEVICE", "deviceId"), Tables.column("SUBJECT", "subject"),
+            Tables.column("OUTCOME", "outcome"), Tables.column("HASH", "hash"), Tables.column("DETAIL", "detail"));
+    /** Hex digits of an entry's hash in the table; --json has all of them. */
+    private static final int SHORT_HASH = 12;
+    private static final Pattern ANCHOR = Pattern.compile("(\\d+):([0-9a-fA-F]{64})");
 
     @ParentCommand
     FleetkeyCli root;
@@ -54,7 +60,7 @@ final class AuditCommand {
         } else {
             // Only the columns the entries use: a server calls the time "at" or "occurredAt", not both.
             List<Tables.Column> columns = COLUMNS.stream().filter(c -> has(entries, c.field())).toList();
-            out.append(Tables.table(entries, columns));
+            out.append(Tables.table(shortHashes(entries), columns));
         }
         String cursor = cursor(page);
         Set<String> shown = new java.util.HashSet<>(ENTRY_FIELDS);
@@ -64,6 +70,17 @@ final class AuditCommand {
             out.append("more: --after ").append(cursor).append('\n');
         }
         return out.toString();
+    }
+
+    private static JsonNode shortHashes(JsonNode entries) {
+        JsonNode copy = entries.deepCopy();
+        for (JsonNode entry : copy) {
+            String hash = entry.path("hash").asText("");
+            if (hash.length() > SHORT_HASH && entry instanceof ObjectNode o) {
+                o.put("hash", hash.substring(0, SHORT_HASH) + "...");
+            }
+        }
+        return copy;
     }
 
     private static JsonNode entries(JsonNode page) {
@@ -104,7 +121,7 @@ final class AuditCommand {
 
     private static JsonNode without(JsonNode object, Set<String> fields, boolean dropArrays) {
         JsonNode copy = object.deepCopy();
-        if (copy instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+        if (copy instanceof ObjectNode o) {
             for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
                 String name = it.next();
                 if (fields.contains(name) || (dropArrays && o.get(name).isArray())) {
@@ -116,9 +133,19 @@ final class AuditCommand {
         return ApiClient.JSON.createObjectNode();
     }
 
-    @Command(name = "verify", description = "Check the audit log's hash chain on the server; exit status "
-            + FleetkeyCli.AUDIT_BROKEN + " when it is broken.")
-    int verify() {
+    @Command(name = "verify", description = {"Check the audit log's hash chain on the server; exit status "
+            + FleetkeyCli.AUDIT_BROKEN + " when it is broken.", "Keep the head it prints where the server cannot "
+            + "write, and pass it later as --anchor to check that nothing up to it was rewritten."})
+    int verify(@Option(names = "--anchor", paramLabel = "SEQ:HASH", description = "a head kept from an earlier "
+            + "verify: the entry SEQ must still have this hash") String anchor) {
+        Matcher kept = null;
+        if (anchor != null) {
+            kept = ANCHOR.matcher(anchor.strip());
+            if (!kept.matches()) {
+                throw new CliFailure(FleetkeyCli.USAGE, "--anchor '" + anchor + "' must be SEQ:HASH, the seq and the "
+                        + "64-hex-digit hash of a head printed by an earlier verify");
+            }
+        }
         JsonNode answer = root.api().post("/audit/verify", null);
         boolean ok = answer.path("ok").asBoolean(false);
         if (root.json) {
@@ -126,24 +153,64 @@ final class AuditCommand {
         } else {
             root.out.print(renderVerification(answer));
         }
+        if (kept != null) {
+            long seq = Long.parseLong(kept.group(1));
+            JsonNode page = root.api().get("/audit" + ApiClient.query(ApiClient.parameters("after", seq - 1,
+                    "limit", 1)));
+            JsonNode entry = entries(page).path(0);
+            String now = entry.path("seq").asLong(-1) == seq ? entry.path("hash").asText("") : null;
+            if (!kept.group(2).equalsIgnoreCase(String.valueOf(now))) {
+                (root.json ? root.err : root.out).println("the anchor does NOT hold: entry " + seq + (now == null
+                        ? " is gone" : " now has hash " + now) + ", not the kept " + kept.group(2).toLowerCase(
+                        java.util.Locale.ROOT) + "; the log was rewritten up to it");
+                return FleetkeyCli.AUDIT_BROKEN;
+            }
+            if (!root.json) {
+                root.out.println("the anchor holds: entry " + seq + " still has the kept hash");
+            }
+        }
         return ok ? FleetkeyCli.OK : FleetkeyCli.AUDIT_BROKEN;
     }
 
     static String renderVerification(JsonNode answer) {
         JsonNode head = answer.path("head");
+        String headText = head.isObject() ? "head seq " + head.path("seq").asText("?") + ", hash "
+                + head.path("hash").asText("?") : null;
         if (answer.path("ok").asBoolean(false)) {
             StringBuilder out = new StringBuilder("the audit log is intact: " + answer.path("entries").asText("?")
-                    + " entries");
-            if (head.isObject()) {
-                out.append("; head seq ").append(head.path("seq").asText("?")).append(", hash ")
-                        .append(head.path("hash").asText("?"));
+                    + " entries" + (headText == null ? "" : "; " + headText) + "\n");
+            if (headText != null) {
+                out.append("keep the head where the server cannot write; later: fleetkey audit verify --anchor ")
+                        .append(head.path("seq").asText()).append(':').append(head.path("hash").asText()).append('\n');
             }
-            out.append('\n');
             out.append(Tables.details(without(answer, Set.of("ok", "entries", "head"), false), Map.of(), Set.of()));
             return out.toString();
         }
-        Map<String, String> none = new LinkedHashMap<>();
-        return "the audit log is BROKEN: the chain does not hold; what the server found:\n"
-                + Tables.details(without(answer, Set.of("ok"), false), none, Set.of()).indent(2);
+        JsonNode broken = answer.path("broken");
+        StringBuilder out = new StringBuilder("the audit log is BROKEN");
+        if (broken.isObject()) {
+            out.append(" at entry ").append(broken.path("seq").asText("?"));
+            if (broken.has("problem")) {
+                out.append(" (").append(broken.path("problem").asText()).append(')');
+            }
+            if (broken.has("message")) {
+                out.append(": ").append(broken.path("message").asText());
+            }
+        }
+        out.append('\n');
+        if (answer.has("entries")) {
+            out.append(answer.path("entries").asText()).append(" entries checked out before it\n");
+        }
+        if (headText != null) {
+            out.append("the server's ").append(headText).append('\n');
+        }
+        Set<String> shown = new java.util.HashSet<>(Set.of("ok", "entries", "head"));
+        if (broken.isObject()) {
+            shown.add("broken");
+            JsonNode rest = without(broken, Set.of("seq", "problem", "message"), false);
+            out.append(Tables.details(rest, Map.of(), Set.of()));
+        }
+        out.append(Tables.details(without(answer, shown, false), Map.of(), Set.of()));
+        return out.toString();
     }
 }

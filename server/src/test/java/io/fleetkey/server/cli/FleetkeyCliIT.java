@@ -456,5 +456,10 @@ class FleetkeyCliIT {
         assertThat(list.out()).contains("cli-rbg-1");
         assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
         assertThat(verify.out()).contains("the audit log is intact");
+        Matcher head = Pattern.compile("--anchor (\\d+:\\p{XDigit}{64})").matcher(verify.out());
+        assertThat(head.find()).isTrue();
+        Run anchored = fleetkey("audit", "verify", "--anchor", head.group(1));
+        assertThat(anchored.exitCode()).as(anchored.out() + anchored.err()).isZero();
+        assertThat(anchored.out()).contains("the anchor holds");
     }
 }

@@ -163,10 +163,11 @@ class FleetkeyCliStubTest {
 
     @Test
     void audit_list_sends_its_filters_and_verify_exits_4_on_a_break() {
-        answer(200, "{'entries': [{'seq': 8, 'action': 'device.revoked', 'deviceId': 'pos-1'}], 'next': 8}");
+        answer(200, "{'items': [{'seq': 8, 'action': 'device.revoked', 'deviceId': 'pos-1'}], 'next': 8}");
         var list = fleetkey("audit", "list", "--after", "7", "--limit", "1", "--device", "pos-1", "--action",
                 "device.revoked");
-        answer(200, "{'ok': false, 'entries': 9, 'firstBroken': {'seq': 5}}");
+        answer(200, "{'ok': false, 'entries': 4, 'head': {'seq': 9, 'hash': 'ab'},"
+                + " 'broken': {'seq': 5, 'problem': 'deleted', 'message': 'entry 5 is missing'}}");
         var broken = fleetkey("audit", "verify");
         answer(200, "{'ok': true, 'entries': 9, 'head': {'seq': 9, 'hash': 'ab'}}");
         var intact = fleetkey("--json", "audit", "verify");
@@ -177,8 +178,29 @@ class FleetkeyCliStubTest {
         assertThat(exchanges.get(1).method()).isEqualTo("POST");
         assertThat(exchanges.get(1).uri()).isEqualTo("/api/v1/audit/verify");
         assertThat(broken.exitCode()).isEqualTo(FleetkeyCli.AUDIT_BROKEN);
-        assertThat(broken.out()).contains("BROKEN").contains("firstBroken:").contains("{\"seq\":5}");
+        assertThat(broken.out()).startsWith("the audit log is BROKEN at entry 5 (deleted): entry 5 is missing\n");
         assertThat(intact.exitCode()).isZero();
         assertThat(Json.parse(intact.out()).get("head").get("seq").asInt()).isEqualTo(9);
+    }
+
+    @Test
+    void an_anchor_kept_from_an_earlier_verify_is_checked_against_the_entry_now() {
+        String kept = "1f".repeat(32);
+        String intact = "{'ok': true, 'entries': 30, 'head': {'seq': 30, 'hash': '" + "2e".repeat(32) + "'}}";
+        answer(200, intact);
+        answer(200, "{'items': [{'seq': 12, 'hash': '" + kept + "'}], 'next': 12}");
+        var holds = fleetkey("audit", "verify", "--anchor", "12:" + kept);
+        answer(200, intact);
+        answer(200, "{'items': [{'seq': 12, 'hash': '" + "3d".repeat(32) + "'}], 'next': 12}");
+        var rewritten = fleetkey("audit", "verify", "--anchor", "12:" + kept);
+        var malformed = fleetkey("audit", "verify", "--anchor", "12");
+
+        assertThat(holds.exitCode()).as(holds.err()).isZero();
+        assertThat(holds.out()).endsWith("the anchor holds: entry 12 still has the kept hash\n");
+        assertThat(exchanges.get(1).uri()).isEqualTo("/api/v1/audit?after=11&limit=1");
+        assertThat(rewritten.exitCode()).isEqualTo(FleetkeyCli.AUDIT_BROKEN);
+        assertThat(rewritten.out()).contains("the anchor does NOT hold: entry 12 now has hash " + "3d".repeat(32));
+        assertThat(malformed.exitCode()).isEqualTo(FleetkeyCli.USAGE);
+        assertThat(exchanges).hasSize(4);
     }
 }
