@@ -1,12 +1,17 @@
 package io.fleetkey.server;
 
+import io.fleetkey.server.cli.FleetkeyCli;
 import io.micronaut.runtime.Micronaut;
 import io.swagger.v3.oas.annotations.OpenAPIDefinition;
 import io.swagger.v3.oas.annotations.enums.SecuritySchemeType;
 import io.swagger.v3.oas.annotations.info.Info;
 import io.swagger.v3.oas.annotations.security.SecurityScheme;
 
-/** Starts the Fleetkey server: CA, registry, EST over HTTPS, fleet API. */
+/**
+ * Starts the Fleetkey server: CA, registry, EST over HTTPS, fleet API. With a command as first
+ * argument ({@code devices list}, {@code --help}, ...) the same jar is the fleet managers' command
+ * line instead, which starts no server and loads no Micronaut class.
+ */
 @OpenAPIDefinition(info = @Info(title = "fleetkey", version = "1", description =
         "Fleetkey: EST enrollment (RFC 7030) and the fleet-manager API"))
 @SecurityScheme(name = "bearer", type = SecuritySchemeType.HTTP, scheme = "bearer")
@@ -15,6 +20,14 @@ public final class Application {
     }
 
     public static void main(String[] args) {
+        if (FleetkeyCli.wanted(args)) {
+            FleetkeyCli.main(args);
+        } else {
+            startServer(args);
+        }
+    }
+
+    private static void startServer(String[] args) {
         Micronaut.build(args).mainClass(Application.class).banner(false).start();
     }
 }

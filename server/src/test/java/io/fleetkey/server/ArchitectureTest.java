@@ -55,4 +55,14 @@ class ArchitectureTest {
                 .orShould().dependOnClassesThat().haveFullyQualifiedName("java.security.Signature")
                 .check(CLASSES);
     }
+
+    /** The command line runs in the server's jar without starting it: no Micronaut, no server internals. */
+    @Test
+    void command_line_uses_no_micronaut_and_no_server_internals() {
+        noClasses().that().resideInAPackage("..server.cli..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.micronaut..", "io.netty..",
+                        "..server.admin..", "..server.registry..", "..server.persistence..", "..server.config..",
+                        "..server.enrollment..", "..server.authority..", "..server.transport..")
+                .check(CLASSES);
+    }
 }
