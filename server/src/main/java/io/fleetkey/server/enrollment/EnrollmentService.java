@@ -76,6 +76,7 @@ public final class EnrollmentService {
     private final CertificateRepository certificates;
     private final TokenRepository tokens;
     private final AuditLog audit;
+    private final RefusalAudit refusals;
     private final Transactions transactions;
     private final Clock clock;
     private final FreshnessNonces nonces;
@@ -105,6 +106,7 @@ public final class EnrollmentService {
         this.certificates = certificates;
         this.tokens = tokens;
         this.audit = audit;
+        this.refusals = new RefusalAudit(audit, devices, clock);
         this.transactions = transactions;
         this.clock = clock;
         this.settings = settings;
@@ -149,6 +151,18 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        return audited("enrollment.refused", csr, enroll(csr, proof));
+    }
+
+    /** Refusals of a registered device go to the audit log too ({@link RefusalAudit}). */
+    private EnrollmentResult audited(String action, ParsedCsr csr, EnrollmentResult result) {
+        if (result instanceof Refused refused) {
+            refusals.record(action, csr.deviceId(), refused);
+        }
+        return result;
+    }
+
+    private EnrollmentResult enroll(ParsedCsr csr, ChannelProof proof) {
         Outcome<Attempt> stated = withStatement(csr, proof, "enroll");
         if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
@@ -301,6 +315,10 @@ public final class EnrollmentService {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        return audited("renewal.refused", csr, reenroll(csr, proof));
+    }
+
+    private EnrollmentResult reenroll(ParsedCsr csr, ChannelProof proof) {
         Outcome<Attempt> stated = withStatement(csr, proof, "renew");
         if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
@@ -556,7 +574,7 @@ public final class EnrollmentService {
             if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != waitingStatus) {
                 devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
                 audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
-                        device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()
+                        device.deviceId(), device.deviceId(), AuditLog.PENDING, "waiting for approval of key " + csr.publicKeySha256()
                         + (appraisal == null ? "" : ", attestation " + appraisal.result().label() + ": "
                         + String.join("; ", appraisal.reasons()))));
             }
@@ -635,7 +653,7 @@ public final class EnrollmentService {
         transactions.inTransaction(() -> {
             attestations.append(refused);
             audit.append(new AuditEvent(now, "device:" + device.deviceId(), "attestation.failed", device.deviceId(),
-                    operation + " refused, attestation " + appraisal.result().label() + ": "
+                    device.deviceId(), AuditLog.REFUSED, operation + " refused, attestation " + appraisal.result().label() + ": "
                             + String.join("; ", appraisal.reasons())));
             return null;
         });
