@@ -11,10 +11,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -23,12 +28,14 @@ import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.fleetkey.server.registry.AuditChain;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.Transactions;
 import io.fleetkey.server.testing.Json;
 import io.fleetkey.server.testing.TestPki;
 import io.fleetkey.server.testing.TestServer;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -375,6 +382,49 @@ class AuditLogIT {
         assertThat(v.get("ok").asBoolean()).as(v.toString()).isTrue();
         assertThat(v.get("entries").asLong()).isGreaterThanOrEqualTo(before + 8 * 30 + 20);
         assertThat(countRows("1 = 1")).isEqualTo(lastSeq());
+    }
+
+    @Test
+    void entries_written_before_the_chain_existed_are_numbered_and_chained_in_order_at_start_up() throws Exception {
+        Path dataDir = Files.createTempDirectory("fleetkey-audit-upgrade-");
+        String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("fleetkey").toAbsolutePath();
+        Flyway.configure().dataSource(url, "sa", "").locations("classpath:db/migration").target("5").load().migrate();
+        try (Connection c = DriverManager.getConnection(url, "sa", "");
+             PreparedStatement ps = c.prepareStatement("INSERT INTO audit_events (id, occurred_at, actor, action, "
+                     + "device_id, detail) VALUES (?, ?, 'api:old', ?, ?, ?)")) {
+            // Ids with a gap, as a rolled-back insert leaves them; the order is the ids' order.
+            long[] ids = {3, 7, 8};
+            for (int i = 0; i < ids.length; i++) {
+                ps.setLong(1, ids[i]);
+                ps.setObject(2, Instant.parse("2026-01-0" + (i + 1) + "T10:00:00.123456Z").atOffset(ZoneOffset.UTC));
+                ps.setString(3, i == 1 ? "group.created" : "device.registered");
+                ps.setString(4, i == 1 ? null : "old-" + i);
+                ps.setString(5, "entry " + i);
+                ps.executeUpdate();
+            }
+        }
+
+        try (TestServer upgraded = TestServer.startIn(dataDir, Map.of())) {
+            JsonNode v = Json.parse(ok(upgraded.api("POST", "/api/v1/audit/verify", null)).body());
+            JsonNode page = Json.parse(ok(upgraded.api("GET", "/api/v1/audit?limit=3", null)).body());
+
+            assertThat(v.get("ok").asBoolean()).as(v.toString()).isTrue();
+            assertThat(v.get("entries").asLong()).isGreaterThanOrEqualTo(3);
+            List<String> details = new ArrayList<>();
+            page.get("items").forEach(e -> details.add(e.get("seq").asLong() + " " + e.get("detail").asText()
+                    + " " + e.get("outcome").asText() + " " + e.get("actor").asText()));
+            assertThat(details).containsExactly("1 entry 0 ok api:old", "2 entry 1 ok api:old", "3 entry 2 ok api:old");
+            // The same rows always chain to the same hashes.
+            String expected = AuditChain.GENESIS;
+            for (JsonNode e : page.get("items")) {
+                expected = AuditChain.hash(expected, e.get("seq").asLong(), new AuditEvent(
+                        Instant.parse(e.get("occurredAt").asText()), "api:old", e.get("action").asText(),
+                        e.path("deviceId").isMissingNode() ? null : e.get("deviceId").asText(),
+                        e.path("subject").isMissingNode() ? null : e.get("subject").asText(), "ok",
+                        e.get("detail").asText()));
+                assertThat(e.get("hash").asText()).isEqualTo(expected);
+            }
+        }
     }
 
     // ---- helpers ---------------------------------------------------------------------------
