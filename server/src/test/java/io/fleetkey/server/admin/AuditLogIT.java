@@ -334,6 +334,27 @@ class AuditLogIT {
     }
 
     @Test
+    void a_changed_head_is_found_against_the_last_entry() throws Exception {
+        server.registerDevice("audit-0600", GROUP);
+        long head = lastSeq();
+        String hash = column(head, "entry_hash");
+        try {
+            // GET verifies without being recorded, so nothing chains to the changed head meanwhile.
+            sql("UPDATE audit_chain_head SET last_hash = '" + "ab".repeat(32) + "'");
+
+            JsonNode v = Json.parse(ok(server.api("GET", "/api/v1/audit/verify", null)).body());
+
+            assertThat(v.get("ok").asBoolean()).isFalse();
+            assertThat(v.get("broken").get("problem").asText()).isEqualTo("head");
+            assertThat(v.get("broken").get("seq").asLong()).isEqualTo(head);
+            assertThat(v.get("entries").asLong()).isEqualTo(head);
+        } finally {
+            sql("UPDATE audit_chain_head SET last_hash = '" + hash + "'");
+        }
+        assertThat(verify().get("ok").asBoolean()).isTrue();
+    }
+
+    @Test
     void concurrent_appenders_leave_one_unbroken_chain_and_rolled_back_entries_leave_no_trace() throws Exception {
         AuditLog audit = server.context().getBean(AuditLog.class);
         Transactions tx = server.context().getBean(Transactions.class);
