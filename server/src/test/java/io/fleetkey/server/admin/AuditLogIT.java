@@ -32,9 +32,11 @@ import io.fleetkey.server.registry.AuditChain;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.Transactions;
+import io.fleetkey.server.testing.CoapsTestClient;
 import io.fleetkey.server.testing.Json;
 import io.fleetkey.server.testing.TestPki;
 import io.fleetkey.server.testing.TestServer;
+import org.eclipse.californium.core.CoapResponse;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -126,6 +128,30 @@ class AuditLogIT {
             assertThat(e.get("subject").asText()).isEqualTo("group:audited-vaults");
             assertThat(e.get("actor").asText()).isEqualTo(ADMIN);
         });
+    }
+
+    @Test
+    void a_refusal_on_the_coaps_door_is_recorded_as_on_https_and_garbage_is_not() throws Exception {
+        server.registerDevice("audit-coap-1", GROUP);
+        long before = lastSeq();
+        try (CoapsTestClient c = CoapsTestClient.to(server).timeout(Duration.ofSeconds(10)).build()) {
+            CoapResponse wrong = c.enroll("sen", TestPki.csrWithToken("audit-coap-1", TestPki.p256(), "not-it"), -1);
+            assertThat(wrong.getCode().value).as(CoapsTestClient.describe(wrong)).isGreaterThanOrEqualTo(128);
+            for (int i = 0; i < 5; i++) {
+                CoapResponse garbage = c.enroll("sen", ("garbage " + i).getBytes(java.nio.charset.StandardCharsets.UTF_8), -1);
+                assertThat(garbage.getCode().value).isGreaterThanOrEqualTo(128);
+            }
+        }
+
+        List<JsonNode> refused = items("deviceId=audit-coap-1&action=enrollment.refused");
+
+        assertThat(refused).singleElement().satisfies(e -> {
+            assertThat(e.get("actor").asText()).isEqualTo("device:audit-coap-1");
+            assertThat(e.get("outcome").asText()).isEqualTo("refused");
+            assertThat(e.get("detail").asText()).startsWith("NOT_AUTHENTICATED: ").doesNotContain("not-it");
+        });
+        // The wrong token is one entry; the garbage left none.
+        assertThat(lastSeq()).isEqualTo(before + 1);
     }
 
     @Test
