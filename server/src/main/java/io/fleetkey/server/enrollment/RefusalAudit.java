@@ -19,7 +19,7 @@ import io.fleetkey.server.registry.DeviceRepository;
  */
 final class RefusalAudit {
     static final int PER_DEVICE_PER_MINUTE = 10;
-    /** Bounds the memory a stream of different device ids can take; the counts start over when full. */
+    /** Bounds the memory the counts take in a large fleet; they start over when full. */
     private static final int TRACKED_DEVICES = 10_000;
 
     private final AuditLog audit;
@@ -40,8 +40,9 @@ final class RefusalAudit {
      */
     void record(String action, String deviceId, EnrollmentResult.Refused refused) {
         // Already in the log as attestation.failed, with the appraisal's reasons.
-        if (deviceId == null || refused.code() == FailureCode.ATTESTATION_FAILED || !admit(deviceId)
-                || devices.find(deviceId).isEmpty()) {
+        // Registered first: counting unknown ids would let a stream of them reset every device's count.
+        if (deviceId == null || refused.code() == FailureCode.ATTESTATION_FAILED
+                || devices.find(deviceId).isEmpty() || !admit(deviceId)) {
             return;
         }
         audit.append(new AuditEvent(clock.instant(), "device:" + deviceId, action, deviceId, deviceId,

@@ -155,6 +155,21 @@ class AuditLogIT {
     }
 
     @Test
+    void refusals_of_one_device_are_recorded_at_most_ten_a_minute() throws Exception {
+        server.registerDevice("audit-flood-1", GROUP);
+        int second = java.time.LocalTime.now(java.time.ZoneOffset.UTC).getSecond();
+        if (second > 40) {
+            Thread.sleep((61 - second) * 1000L); // all requests within one minute of the server's clock
+        }
+        for (int i = 0; i < 15; i++) {
+            assertThat(server.est(server.client(), "simpleenroll", TestPki.csr("audit-flood-1", TestPki.p256()),
+                    "audit-flood-1", "guess-" + i).statusCode()).isGreaterThanOrEqualTo(400);
+        }
+
+        assertThat(items("deviceId=audit-flood-1&action=enrollment.refused")).hasSize(10);
+    }
+
+    @Test
     void a_device_that_is_not_registered_leaves_no_entry_only_the_rejected_traffic_log() {
         HttpResponse<String> r = server.est(server.client(), "simpleenroll", TestPki.csr("nobody-0001", TestPki.p256()),
                 "nobody-0001", "guess");
