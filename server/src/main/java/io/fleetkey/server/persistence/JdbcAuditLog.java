@@ -26,10 +26,11 @@ public final class JdbcAuditLog implements AuditLog {
     private final JdbcTransactions tx;
     /** Per-transaction key of the hook that writes its events. */
     private final Object pendingKey = new Object();
-    private volatile boolean olderEntriesChained;
 
+    /** Chains the entries written before the chain existed, once, before anything else touches the log. */
     public JdbcAuditLog(JdbcTransactions tx) {
         this.tx = tx;
+        chainOlderEntries();
     }
 
     @Override
@@ -51,8 +52,7 @@ public final class JdbcAuditLog implements AuditLog {
 
         @Override
         public void run() {
-            chainOlderEntries();
-            tx.withConnection(c -> {
+                tx.withConnection(c -> {
                 ChainHead head = lockHead(c);
                 long seq = head.seq();
                 String hash = head.hash();
@@ -100,7 +100,6 @@ public final class JdbcAuditLog implements AuditLog {
 
     @Override
     public List<AuditEntry> page(long afterSeq, int limit, String deviceId, String action) {
-        chainOlderEntries();
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM audit_events WHERE seq > ?");
         if (deviceId != null) {
             sql.append(" AND device_id = ?");
@@ -133,7 +132,6 @@ public final class JdbcAuditLog implements AuditLog {
 
     @Override
     public ChainHead head() {
-        chainOlderEntries();
         return tx.withConnection(c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1");
@@ -145,57 +143,47 @@ public final class JdbcAuditLog implements AuditLog {
 
     /**
      * Numbers and chains entries written without a sequence number (before the chain existed, or
-     * by a server that predates it), in id order after the head, once per start of this server.
-     * Deterministic: the same rows always get the same numbers and hashes. Inside a caller's
-     * transaction the work joins it, and is looked at again until one of its own commits.
+     * by a server that predates it), in id order after the head, at start-up under the head's
+     * lock. Deterministic: the same rows always get the same numbers and hashes, whichever node
+     * does it; a node that finds none left does nothing.
      */
     private void chainOlderEntries() {
-        if (olderEntriesChained) {
-            return;
-        }
-        boolean own = !tx.inTransactionNow();
-        synchronized (this) {
-            if (olderEntriesChained) {
-                return;
+        tx.inTransaction(() -> tx.withConnection(c -> {
+            ChainHead head = lockHead(c);
+            long seq = head.seq();
+            String hash = head.hash();
+            while (true) {
+                List<Long> ids = new ArrayList<>();
+                List<AuditEvent> events = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT id, " + COLUMNS
+                        + " FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT " + CHAIN_BATCH);
+                     ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ids.add(rs.getLong("id"));
+                        events.add(AuditChain.storable(event(rs)));
+                    }
+                }
+                if (ids.isEmpty()) {
+                    break;
+                }
+                try (PreparedStatement ps = c.prepareStatement(
+                        "UPDATE audit_events SET seq = ?, entry_hash = ? WHERE id = ?")) {
+                    for (int i = 0; i < ids.size(); i++) {
+                        seq++;
+                        hash = AuditChain.hash(hash, seq, events.get(i));
+                        ps.setLong(1, seq);
+                        ps.setString(2, hash);
+                        ps.setLong(3, ids.get(i));
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
             }
-            tx.inTransaction(() -> tx.withConnection(c -> {
-                ChainHead head = lockHead(c);
-                long seq = head.seq();
-                String hash = head.hash();
-                while (true) {
-                    List<Long> ids = new ArrayList<>();
-                    List<AuditEvent> events = new ArrayList<>();
-                    try (PreparedStatement ps = c.prepareStatement("SELECT id, " + COLUMNS
-                            + " FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT " + CHAIN_BATCH);
-                         ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            ids.add(rs.getLong("id"));
-                            events.add(AuditChain.storable(event(rs)));
-                        }
-                    }
-                    if (ids.isEmpty()) {
-                        break;
-                    }
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "UPDATE audit_events SET seq = ?, entry_hash = ? WHERE id = ?")) {
-                        for (int i = 0; i < ids.size(); i++) {
-                            seq++;
-                            hash = AuditChain.hash(hash, seq, events.get(i));
-                            ps.setLong(1, seq);
-                            ps.setString(2, hash);
-                            ps.setLong(3, ids.get(i));
-                            ps.addBatch();
-                        }
-                        ps.executeBatch();
-                    }
-                }
-                if (seq != head.seq()) {
-                    moveHead(c, seq, hash);
-                }
-                return null;
-            }));
-            olderEntriesChained = own;
-        }
+            if (seq != head.seq()) {
+                moveHead(c, seq, hash);
+            }
+            return null;
+        }));
     }
 
     private static ChainHead lockHead(Connection c) throws SQLException {
