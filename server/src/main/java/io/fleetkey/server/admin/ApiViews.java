@@ -4,11 +4,14 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.server.registry.AttestationPolicy;
 import io.fleetkey.server.registry.AttestationRecord;
+import io.fleetkey.server.registry.AuditChain;
+import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.Device;
 import io.fleetkey.server.registry.EnrollmentGroup;
@@ -248,6 +251,42 @@ public final class ApiViews {
         static BulkRevocationView of(FleetService.BulkRevocation r) {
             return new BulkRevocationView(r.dryRun(), r.matched(), r.alreadyRevoked(), r.sample(), r.revoked().size(),
                     r.revoked().stream().mapToInt(d -> d.revokedSerials().size()).sum(), r.reason().rfcName());
+        }
+    }
+
+    /** An audit log entry; {@code occurredAt} in the chain's fixed form (UTC, six fractional digits). */
+    @Serdeable
+    public record AuditEntryView(long seq, String occurredAt, String actor, String action, @Nullable String deviceId,
+                                 @Nullable String subject, @Nullable String outcome, @Nullable String detail,
+                                 String hash) {
+        static AuditEntryView of(AuditLog.AuditEntry entry) {
+            AuditEvent e = entry.event();
+            return new AuditEntryView(entry.seq(), AuditChain.timestamp(e.occurredAt()), e.actor(), e.action(),
+                    e.deviceId(), e.subject(), e.outcome(), e.detail(), entry.hash());
+        }
+    }
+
+    /** {@code next}: the {@code after} of the following page, null (left out) after the last one. */
+    @Serdeable
+    public record AuditPageView(List<AuditEntryView> items, @Nullable Long next) {
+    }
+
+    @Serdeable
+    public record ChainHeadView(long seq, String hash) {
+    }
+
+    @Serdeable
+    public record ChainBreakView(long seq, String problem, String message) {
+    }
+
+    /** The answer of a chain walk; {@code broken} is left out when {@code ok}. */
+    @Serdeable
+    public record VerificationView(boolean ok, long entries, ChainHeadView head, @Nullable ChainBreakView broken) {
+        static VerificationView of(AuditChain.Verification v) {
+            AuditChain.Break b = v.broken();
+            return new VerificationView(v.ok(), v.entries(), new ChainHeadView(v.head().seq(), v.head().hash()),
+                    b == null ? null : new ChainBreakView(b.seq(), b.problem().name().toLowerCase(Locale.ROOT),
+                            b.message()));
         }
     }
 }

@@ -77,6 +77,7 @@ public final class EnrollmentService {
     private final CertificateRepository certificates;
     private final TokenRepository tokens;
     private final AuditLog audit;
+    private final RefusalAudit refusals;
     private final Transactions transactions;
     private final Clock clock;
     private final FreshnessNonces nonces;
@@ -107,6 +108,7 @@ public final class EnrollmentService {
         this.certificates = certificates;
         this.tokens = tokens;
         this.audit = audit;
+        this.refusals = new RefusalAudit(audit, devices, clock);
         this.transactions = transactions;
         this.clock = clock;
         this.settings = settings;
@@ -151,7 +153,7 @@ public final class EnrollmentService {
      * @param door the door the request came in by, for the {@link EnrollmentObserver}
      */
     public EnrollmentResult enroll(Door door, byte[] csrDer, ChannelProof proof) {
-        return observed(door, EnrollmentObserver.Operation.ENROLL, () -> enroll(csrDer, proof));
+        return observed(door, EnrollmentObserver.Operation.ENROLL, () -> checkAndEnroll(door, csrDer, proof));
     }
 
     /**
@@ -160,7 +162,7 @@ public final class EnrollmentService {
      * @param door the door the request came in by, for the {@link EnrollmentObserver}
      */
     public EnrollmentResult reenroll(Door door, byte[] csrDer, ChannelProof proof) {
-        return observed(door, EnrollmentObserver.Operation.REENROLL, () -> reenroll(csrDer, proof));
+        return observed(door, EnrollmentObserver.Operation.REENROLL, () -> checkAndReenroll(door, csrDer, proof));
     }
 
     /** Every answer of both operations, and every failure to answer, passes the observer here and only here. */
@@ -178,12 +180,24 @@ public final class EnrollmentService {
         return result;
     }
 
-    private EnrollmentResult enroll(byte[] csrDer, ChannelProof proof) {
+    private EnrollmentResult checkAndEnroll(Door door, byte[] csrDer, ChannelProof proof) {
         Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
         if (checked instanceof Outcome.No<ParsedCsr> no) {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        return audited("enrollment.refused", door, csr, enroll(csr, proof));
+    }
+
+    /** Refusals of a registered device go to the audit log too ({@link RefusalAudit}). */
+    private EnrollmentResult audited(String action, Door door, ParsedCsr csr, EnrollmentResult result) {
+        if (result instanceof Refused refused) {
+            refusals.record(action, door, csr.deviceId(), refused);
+        }
+        return result;
+    }
+
+    private EnrollmentResult enroll(ParsedCsr csr, ChannelProof proof) {
         Outcome<Attempt> stated = withStatement(csr, proof, "enroll");
         if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
@@ -329,12 +343,16 @@ public final class EnrollmentService {
         return Optional.empty();
     }
 
-    private EnrollmentResult reenroll(byte[] csrDer, ChannelProof proof) {
+    private EnrollmentResult checkAndReenroll(Door door, byte[] csrDer, ChannelProof proof) {
         Outcome<ParsedCsr> checked = csrChecker.check(csrDer);
         if (checked instanceof Outcome.No<ParsedCsr> no) {
             return refuse(null, no.refused());
         }
         ParsedCsr csr = ((Outcome.Ok<ParsedCsr>) checked).value();
+        return audited("renewal.refused", door, csr, reenroll(csr, proof));
+    }
+
+    private EnrollmentResult reenroll(ParsedCsr csr, ChannelProof proof) {
         Outcome<Attempt> stated = withStatement(csr, proof, "renew");
         if (stated instanceof Outcome.No<Attempt> no) {
             return refuse(csr.deviceId(), no.refused());
@@ -590,7 +608,7 @@ public final class EnrollmentService {
             if (!csr.publicKeySha256().equals(device.pendingKeySha256()) || device.status() != waitingStatus) {
                 devices.setPendingKey(device.deviceId(), csr.publicKeySha256());
                 audit.append(new AuditEvent(clock.instant(), "device:" + device.deviceId(), "enrollment.pending",
-                        device.deviceId(), "waiting for approval of key " + csr.publicKeySha256()
+                        device.deviceId(), device.deviceId(), AuditLog.PENDING, "waiting for approval of key " + csr.publicKeySha256()
                         + (appraisal == null ? "" : ", attestation " + appraisal.result().label() + ": "
                         + String.join("; ", appraisal.reasons()))));
             }
@@ -669,7 +687,7 @@ public final class EnrollmentService {
         transactions.inTransaction(() -> {
             attestations.append(refused);
             audit.append(new AuditEvent(now, "device:" + device.deviceId(), "attestation.failed", device.deviceId(),
-                    operation + " refused, attestation " + appraisal.result().label() + ": "
+                    device.deviceId(), AuditLog.REFUSED, operation + " refused, attestation " + appraisal.result().label() + ": "
                             + String.join("; ", appraisal.reasons())));
             return null;
         });

@@ -2,6 +2,8 @@ package io.fleetkey.server.persistence;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Supplier;
 
 import javax.sql.DataSource;
@@ -17,6 +19,7 @@ import jakarta.inject.Singleton;
 public final class JdbcTransactions implements Transactions {
     private final DataSource dataSource;
     private final ThreadLocal<Connection> current = new ThreadLocal<>();
+    private final ThreadLocal<Map<Object, Runnable>> beforeCommit = new ThreadLocal<>();
 
     public JdbcTransactions(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -35,8 +38,11 @@ public final class JdbcTransactions implements Transactions {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             current.set(connection);
+            Map<Object, Runnable> hooks = new LinkedHashMap<>();
+            beforeCommit.set(hooks);
             try {
                 T result = work.get();
+                hooks.values().forEach(Runnable::run);
                 connection.commit();
                 return result;
             } catch (RuntimeException | Error e) {
@@ -47,11 +53,34 @@ public final class JdbcTransactions implements Transactions {
                 throw new RegistryException("transaction failed", e);
             } finally {
                 current.remove();
+                beforeCommit.remove();
                 restoreAutoCommit(connection);
             }
         } catch (SQLException e) {
             throw new RegistryException("registry unavailable: " + e.getMessage(), e);
         }
+    }
+
+    /** True when the calling thread is inside {@link #inTransaction}. */
+    public boolean inTransactionNow() {
+        return current.get() != null;
+    }
+
+    /**
+     * Registers work to run last in the thread's transaction, after its work and just before the
+     * commit, once per {@code key}: the hook registered first for a key is returned to later
+     * callers with that key. Nothing runs if the transaction rolls back. Lets a lock that every
+     * writer needs (the audit chain head) be taken as late as possible and held only briefly.
+     *
+     * @throws IllegalStateException outside a transaction
+     */
+    @SuppressWarnings("unchecked")
+    public <H extends Runnable> H beforeCommit(Object key, Supplier<H> hook) {
+        Map<Object, Runnable> hooks = beforeCommit.get();
+        if (hooks == null) {
+            throw new IllegalStateException("no transaction on this thread");
+        }
+        return (H) hooks.computeIfAbsent(key, k -> hook.get());
     }
 
     /** Runs SQL on the thread's transaction, or on its own auto-commit connection. */

@@ -124,7 +124,7 @@ public final class FleetService {
         try {
             transactions.inTransaction(() -> {
                 groups.insert(group);
-                audit.append(new AuditEvent(clock.instant(), actor, "group.created", null,
+                audit.append(new AuditEvent(clock.instant(), actor, "group.created", null, "group:" + name, AuditLog.OK,
                         "group " + name + ", profile " + profile + ", " + group.makerCas().size() + " maker CA(s)"));
                 return null;
             });
@@ -144,7 +144,7 @@ public final class FleetService {
                 old.createdAt(), change.makerCrls() != null ? change.makerCrls() : old.makerCrls(), old.attestation()));
         transactions.inTransaction(() -> {
             groups.update(updated);
-            audit.append(new AuditEvent(clock.instant(), actor, "group.updated", null, "group " + name
+            audit.append(new AuditEvent(clock.instant(), actor, "group.updated", null, "group:" + name, AuditLog.OK, "group " + name
                     + ", profile " + updated.profile() + ", " + updated.makerCas().size() + " maker CA(s), "
                     + updated.makerCrls().size() + " maker CRL(s), approval "
                     + (updated.requireApproval() ? "required" : "not required")));
@@ -172,7 +172,7 @@ public final class FleetService {
                 old.allowedDnsNames(), old.createdAt(), old.makerCrls(), policy);
         transactions.inTransaction(() -> {
             groups.update(updated);
-            audit.append(new AuditEvent(clock.instant(), actor, "group.attestation.updated", null, "group " + name
+            audit.append(new AuditEvent(clock.instant(), actor, "group.attestation.updated", null, "group:" + name, AuditLog.OK, "group " + name
                     + ": mode " + policy.mode() + ", on warning " + policy.onWarning() + ", nonce "
                     + (policy.requireNonce() ? "required" : "optional") + ", restricted profile "
                     + policy.restrictedProfile() + ", models " + policy.allowedModels() + ", minimum version "
@@ -196,7 +196,7 @@ public final class FleetService {
                 throw new FleetException(FleetException.Kind.CONFLICT, "group '" + name + "' already allows digest "
                         + digest + " for component '" + component + "'");
             }
-            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.added", null, "group " + name
+            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.added", null, "group:" + name, AuditLog.OK, "group " + name
                     + ", component " + component + ", sha256 " + digest + (cleanNote == null ? "" : ", note: " + cleanNote)));
             return null;
         });
@@ -215,7 +215,7 @@ public final class FleetService {
                 throw new FleetException(FleetException.Kind.NOT_FOUND, "group '" + name + "' does not allow digest "
                         + digest + " for component '" + component + "'");
             }
-            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.withdrawn", null, "group " + name
+            audit.append(new AuditEvent(clock.instant(), actor, "group.digest.withdrawn", null, "group:" + name, AuditLog.OK, "group " + name
                     + ", component " + component + ", sha256 " + digest));
             return null;
         });

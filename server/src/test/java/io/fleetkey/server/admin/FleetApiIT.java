@@ -75,7 +75,12 @@ class FleetApiIT {
             new Operation("POST", "/api/v1/devices/{deviceId}/enrollment-token", null),
             new Operation("POST", "/api/v1/devices/{deviceId}/revoke", "{\"reason\":\"keyCompromise\"}"),
             new Operation("POST", "/api/v1/devices/{deviceId}/renew-now", null),
-            new Operation("GET", "/api/v1/ca/chain", null));
+            new Operation("POST", "/api/v1/revocations",
+                    "{\"filter\":{\"group\":\"" + GROUP + "\"},\"reason\":\"keyCompromise\",\"dryRun\":true}"),
+            new Operation("GET", "/api/v1/ca/chain", null),
+            new Operation("GET", "/api/v1/audit", null),
+            new Operation("GET", "/api/v1/audit/verify", null),
+            new Operation("POST", "/api/v1/audit/verify", null));
 
     /** What must never reach a client: stack frames, exception or internal class names. */
     private static final List<Pattern> JAVA_INTERNALS = List.of(

@@ -27,7 +27,6 @@ import io.fleetkey.server.testing.TestPki;
 import io.fleetkey.server.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -421,12 +420,10 @@ class FleetkeyCliIT {
     // ---- commands whose server side comes with other changes ---------------------------------
 
     /**
-     * revoke-by and audit end to end. Their endpoints ({@code POST /api/v1/revocations},
-     * {@code GET /api/v1/audit}, {@code POST /api/v1/audit/verify}) are not in this server yet;
-     * FleetkeyCliRenderingTest covers their output from sample answers. Enable this once they are.
+     * revoke-by and audit end to end, against {@code POST /api/v1/revocations},
+     * {@code GET /api/v1/audit} and {@code POST /api/v1/audit/verify}.
      */
     @Test
-    @Disabled("needs POST /api/v1/revocations and the audit endpoints on the server")
     void revoke_by_and_audit_against_the_real_server() {
         server.createGroup("cli-rb-group", "device");
         for (int i = 1; i <= 3; i++) {

@@ -12,8 +12,16 @@ import java.security.cert.X509Certificate;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
 
 import io.fleetkey.server.authority.CrlPublisher;
 import io.fleetkey.server.registry.CertificateRepository;
@@ -101,15 +109,7 @@ class PostgresRegistryIT {
         assertThat(first.crl().getRevokedCertificate(cert.getSerialNumber()).getRevocationReason())
                 .isEqualTo(CRLReason.KEY_COMPROMISE);
 
-        // A second node: its own data folder with the same CA, on the same registry.
-        Path secondDir = Files.createTempDirectory("fleetkey-node2-");
-        Files.createDirectories(secondDir.resolve("ca"));
-        try (var files = Files.list(server.dataDir().resolve("ca"))) {
-            for (Path f : files.toList()) {
-                Files.copy(f, secondDir.resolve("ca").resolve(f.getFileName()));
-            }
-        }
-        try (TestServer second = TestServer.startIn(secondDir, registry())) {
+        try (TestServer second = secondNode()) {
             CrlPublisher.PublishedCrl onSecond = second.context().getBean(CrlPublisher.class).current();
             X509CRL crl = onSecond.crl();
             crl.verify(server.caChain().get(0).getPublicKey());
@@ -117,5 +117,55 @@ class PostgresRegistryIT {
             assertThat(crl.isRevoked(cert)).isTrue();
         }
         assertThat(server.context().getBean(CrlPublisher.class).publishNow().number()).isGreaterThan(first.number() + 1);
+    }
+
+    /** A second node: its own data folder with the same CA, on the same registry. */
+    private static TestServer secondNode() throws Exception {
+        Path secondDir = Files.createTempDirectory("fleetkey-node2-");
+        Files.createDirectories(secondDir.resolve("ca"));
+        try (var files = Files.list(server.dataDir().resolve("ca"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, secondDir.resolve("ca").resolve(f.getFileName()));
+            }
+        }
+        return TestServer.startIn(secondDir, registry());
+    }
+
+    @Test
+    void two_nodes_appending_at_once_keep_one_audit_chain_and_an_altered_entry_is_found() throws Exception {
+        try (TestServer second = secondNode()) {
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            List<Future<String>> work = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                TestServer node = i % 2 == 0 ? server : second;
+                String deviceId = "pg-chain-" + i;
+                work.add(pool.submit(() -> node.registerDevice(deviceId, "pg-meters")));
+            }
+            for (Future<String> f : work) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+
+            JsonNode onFirst = Json.parse(server.api("POST", "/api/v1/audit/verify", null).body());
+            assertThat(onFirst.get("ok").asBoolean()).as(onFirst.toString()).isTrue();
+            assertThat(onFirst.get("entries").asLong()).isEqualTo(onFirst.get("head").get("seq").asLong())
+                    .isGreaterThanOrEqualTo(60);
+            JsonNode onSecond = Json.parse(second.api("POST", "/api/v1/audit/verify", null).body());
+            assertThat(onSecond.get("ok").asBoolean()).as(onSecond.toString()).isTrue();
+
+            long seq = Json.parse(server.api("GET", "/api/v1/audit?deviceId=pg-chain-7", null).body())
+                    .get("items").get(0).get("seq").asLong();
+            try (Connection c = DriverManager.getConnection(URL + database, USER, PASSWORD);
+                 Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE audit_events SET actor = 'api:someone-else' WHERE seq = " + seq);
+                JsonNode altered = Json.parse(second.api("POST", "/api/v1/audit/verify", null).body());
+                assertThat(altered.get("ok").asBoolean()).isFalse();
+                assertThat(altered.get("broken").get("seq").asLong()).isEqualTo(seq);
+                assertThat(altered.get("broken").get("problem").asText()).isEqualTo("altered");
+                s.executeUpdate("UPDATE audit_events SET actor = 'api:admin (FLEETKEY_ADMIN_TOKEN)' WHERE seq = " + seq);
+            }
+            assertThat(Json.parse(server.api("POST", "/api/v1/audit/verify", null).body()).get("ok").asBoolean())
+                    .isTrue();
+        }
     }
 }
