@@ -19,8 +19,8 @@ import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.EnrollmentService;
 import io.fleetkey.server.enrollment.FreshnessNonces;
+import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.health.DoorReadiness;
-import io.fleetkey.server.registry.DeviceRevoked;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
@@ -118,7 +118,10 @@ public class CoapsDoor {
      * certificate carry no device identity and stay; they cannot enroll for a revoked device.
      */
     @EventListener
-    void onRevoked(DeviceRevoked revoked) {
+    void onNotice(DeviceNotice revoked) {
+        if (revoked.kind() != DeviceNotice.Kind.REVOKED) {
+            return;
+        }
         Filter<Principal> namesDevice = principal -> principal instanceof X509CertPath path
                 && enrollment.chainNamesDevice(chainOf(path), revoked.deviceId());
         blocking.execute(() -> {
@@ -136,7 +139,7 @@ public class CoapsDoor {
                 connector.startTerminateConnectionsForPrincipal(namesDevice, true)
                         .get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 LOG.info("EST over CoAP/DTLS: ended the DTLS sessions of revoked device {}, {} ms after its revocation",
-                        revoked.deviceId(), Duration.between(revoked.revokedAt(), Instant.now()).toMillis());
+                        revoked.deviceId(), Duration.between(revoked.at(), Instant.now()).toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (ExecutionException | TimeoutException | RuntimeException e) {

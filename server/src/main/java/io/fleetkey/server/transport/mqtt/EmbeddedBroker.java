@@ -33,8 +33,8 @@ import com.hivemq.extension.sdk.api.services.Services;
 import io.fleetkey.server.authority.ServerIdentity;
 import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.enrollment.EnrollmentService;
+import io.fleetkey.server.events.DeviceNotice;
 import io.fleetkey.server.health.DoorReadiness;
-import io.fleetkey.server.registry.DeviceRevoked;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.exceptions.ConfigurationException;
@@ -257,9 +257,12 @@ public class EmbeddedBroker {
      * door publishes right after, reaches the still-connected device first.
      */
     @EventListener
-    void onRevoked(DeviceRevoked revoked) {
+    void onNotice(DeviceNotice revoked) {
+        if (revoked.kind() != DeviceNotice.Kind.REVOKED) {
+            return;
+        }
         scheduler.schedule(NOTICE_GRACE, () -> {
-            String reason = "device revoked (" + revoked.reason().rfcName() + ")";
+            String reason = "device revoked" + (revoked.reason() == null ? "" : " (" + revoked.reason() + ")");
             Services.clientService().disconnectClient(revoked.deviceId(), true, DisconnectReasonCode.NOT_AUTHORIZED,
                     reason).whenComplete((connected, failure) -> {
                         if (failure != null) {
@@ -267,7 +270,7 @@ public class EmbeddedBroker {
                                     revoked.deviceId(), failure.toString());
                         } else if (Boolean.TRUE.equals(connected)) {
                             LOG.info("Embedded MQTT broker: disconnected revoked device {}, {} ms after its revocation",
-                                    revoked.deviceId(), Duration.between(revoked.revokedAt(), Instant.now()).toMillis());
+                                    revoked.deviceId(), Duration.between(revoked.at(), Instant.now()).toMillis());
                         }
                     });
         });
