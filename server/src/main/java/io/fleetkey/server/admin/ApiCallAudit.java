@@ -2,15 +2,11 @@ package io.fleetkey.server.admin;
 
 import java.time.Clock;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import io.fleetkey.server.enrollment.RejectedTraffic;
-import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
+import io.fleetkey.server.registry.AuditLog;
+import io.fleetkey.server.util.MinuteBudget;
 import io.micronaut.core.order.Ordered;
 import io.micronaut.http.HttpMethod;
 import io.micronaut.http.HttpRequest;
@@ -20,6 +16,8 @@ import io.micronaut.http.annotation.ResponseFilter;
 import io.micronaut.http.annotation.ServerFilter;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place where fleet API calls reach the audit log: every call that may change something
@@ -38,12 +36,12 @@ public class ApiCallAudit implements Ordered {
 
     private final AuditLog audit;
     private final Clock clock;
-    private final AtomicLong deniedMinute = new AtomicLong();
-    private final AtomicInteger deniedCount = new AtomicInteger();
+    private final MinuteBudget denials;
 
     public ApiCallAudit(AuditLog audit, Clock clock) {
         this.audit = audit;
         this.clock = clock;
+        this.denials = new MinuteBudget(DENIED_PER_MINUTE, clock);
     }
 
     /** Before the token filter on the way in, so after it on the way out. */
@@ -61,7 +59,7 @@ public class ApiCallAudit implements Ordered {
         if (!denied && READS.contains(request.getMethod())) {
             return;
         }
-        if (denied && !admitDenial()) {
+        if (denied && !denials.admit()) {
             RejectedTraffic.log("fleet API", call + " refused with " + status + " (not audited: too many)");
             return;
         }
@@ -74,14 +72,5 @@ public class ApiCallAudit implements Ordered {
         } catch (RuntimeException e) {
             LOG.error("Could not write the audit entry for {} by {} ({}): {}", call, actor, status, e.getMessage());
         }
-    }
-
-    private boolean admitDenial() {
-        long minute = clock.millis() / 60_000;
-        long seen = deniedMinute.get();
-        if (seen != minute && deniedMinute.compareAndSet(seen, minute)) {
-            deniedCount.set(0);
-        }
-        return deniedCount.incrementAndGet() <= DENIED_PER_MINUTE;
     }
 }

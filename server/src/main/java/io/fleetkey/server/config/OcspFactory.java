@@ -3,6 +3,7 @@ package io.fleetkey.server.config;
 import java.io.IOException;
 import java.security.cert.CertificateEncodingException;
 import java.time.Clock;
+import java.util.concurrent.ExecutorService;
 
 import io.fleetkey.server.authority.CaKeystore;
 import io.fleetkey.server.authority.CertificateAuthority;
@@ -10,8 +11,11 @@ import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.metrics.FleetMetrics;
 import io.fleetkey.server.ocsp.OcspResponder;
 import io.fleetkey.server.ocsp.OcspSigning;
+import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.micronaut.context.annotation.Factory;
+import io.micronaut.scheduling.TaskExecutors;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import org.bouncycastle.cert.X509CertificateHolder;
 
@@ -36,12 +40,13 @@ public class OcspFactory {
 
     @Singleton
     OcspResponder ocspResponder(FleetkeyConfiguration config, OcspSigning signing, CertificateAuthority authority,
-                                CertificateRepository certificates, Clock clock, FleetMetrics metrics) {
+                                CertificateRepository certificates, Clock clock, FleetMetrics metrics,
+                                AuditLog audit, @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
         FleetkeyConfiguration.Ocsp ocsp = config.getOcsp();
         try {
             return new OcspResponder(certificates, signing, new X509CertificateHolder(authority.chain().get(0).getEncoded()),
                     clock, new OcspResponder.Settings(ocsp.getNextUpdate(), ocsp.getCacheTime(), ocsp.getMaxCertificates()),
-                    metrics::ocspAnswered);
+                    metrics::ocspAnswered, audit, blocking);
         } catch (IOException | CertificateEncodingException e) {
             throw new IllegalStateException("the issuing CA certificate cannot be encoded", e);
         }

@@ -48,5 +48,10 @@ public record OcspAnswer(byte[] der, Status status, String reason, boolean cache
         public int code() {
             return code;
         }
+
+        /** The RFC 6960 name, e.g. {@code malformedRequest}. */
+        public String label() {
+            return label;
+        }
     }
 }

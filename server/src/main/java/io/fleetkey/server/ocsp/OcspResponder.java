@@ -13,21 +13,25 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fleetkey.server.enrollment.RejectedTraffic;
+import io.fleetkey.server.registry.AuditLog.AuditEvent;
+import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
 import io.fleetkey.server.registry.IssuedCertificate;
 import io.fleetkey.server.registry.RevocationReason;
+import io.fleetkey.server.util.MinuteBudget;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.ocsp.RevokedInfo;
 import org.bouncycastle.asn1.oiw.OIWObjectIdentifiers;
-import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
@@ -65,6 +69,7 @@ public final class OcspResponder {
     private static final int CACHE_ENTRIES = 20_000;
     private static final Logger LOG = LoggerFactory.getLogger(OcspResponder.class);
     private static final String DOOR = "OCSP";
+    static final int REFUSALS_AUDITED_PER_MINUTE = 60;
 
     /** How responses look and how much a request may ask. */
     public record Settings(Duration nextUpdate, Duration cacheTime, int maxCertificates) {
@@ -78,6 +83,10 @@ public final class OcspResponder {
     private final Map<ASN1ObjectIdentifier, IssuerHashes> issuerHashes;
     private final Cache<ByteBuffer, OcspAnswer> cache;
     private final Consumer<String> answered;
+    private final AuditLog audit;
+    private final Executor auditWriter;
+    /** Refusals anyone can cause without credentials: only so many a minute reach the audit log. */
+    private final MinuteBudget refusalsAudited;
     private final Object cacheLock = new Object();
     private long generation;
 
@@ -85,11 +94,17 @@ public final class OcspResponder {
     }
 
     /**
-     * @param answered told of every answered request by {@link OcspAnswer#label()}, e.g. for a counter
+     * @param answered    told of every answered request by {@link OcspAnswer#label()}, e.g. for a counter
+     * @param audit       where refused requests are recorded, at most {@value #REFUSALS_AUDITED_PER_MINUTE} a minute
+     * @param auditWriter runs those writes, so a refusal on an event loop does not wait for the registry
      */
     public OcspResponder(CertificateRepository certificates, OcspSigning signing, X509CertificateHolder issuingCa,
-                         Clock clock, Settings settings, Consumer<String> answered) {
+                         Clock clock, Settings settings, Consumer<String> answered, AuditLog audit,
+                         Executor auditWriter) {
         this.answered = answered;
+        this.audit = audit;
+        this.auditWriter = auditWriter;
+        this.refusalsAudited = new MinuteBudget(REFUSALS_AUDITED_PER_MINUTE, clock);
         this.certificates = certificates;
         this.signing = signing;
         this.clock = clock;
@@ -304,6 +319,21 @@ public final class OcspResponder {
 
     private OcspAnswer refused(OcspAnswer.Status status, String reason, String peer) {
         RejectedTraffic.log(DOOR, status.name().toLowerCase(java.util.Locale.ROOT) + " for " + peer + ": " + reason);
+        if (refusalsAudited.admit()) {
+            AuditEvent event = new AuditEvent(clock.instant(), "anonymous", "ocsp.refused", null, "ocsp",
+                    AuditLog.REFUSED, status.label() + " for " + peer + ": " + reason);
+            try {
+                auditWriter.execute(() -> {
+                    try {
+                        audit.append(event);
+                    } catch (RuntimeException e) {
+                        LOG.warn("Could not record a refused OCSP request in the audit log: {}", e.toString());
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.warn("Could not record a refused OCSP request in the audit log: the server is stopping");
+            }
+        }
         return OcspAnswer.refused(status(status), status, reason);
     }
 

@@ -181,6 +181,8 @@ class OcspResponderIT {
         assertThat(new OCSPResp(answer.body()).getStatus()).isEqualTo(OCSPResp.UNAUTHORIZED);
         assertThat(answer.headers().firstValue("Fleetkey-Reason")).hasValueSatisfying(v -> assertThat(v)
                 .contains("another issuer"));
+        assertThat(auditedRefusals()).anySatisfy(detail -> assertThat(detail).startsWith("unauthorized for ")
+                .contains("another issuer"));
     }
 
     @Test
@@ -262,6 +264,26 @@ class OcspResponderIT {
                 .contains("base64"));
         HttpResponse<byte[]> notDer = get(Base64.getEncoder().encodeToString("not DER".getBytes()));
         assertThat(new OCSPResp(notDer.body()).getStatus()).isEqualTo(OCSPResp.MALFORMED_REQUEST);
+        assertThat(auditedRefusals()).anySatisfy(detail -> assertThat(detail).startsWith("malformedRequest for ")
+                .contains("base64"));
+    }
+
+    /** The details of the ocsp.refused audit entries, once the asynchronous writes are in. */
+    private static List<String> auditedRefusals() throws InterruptedException {
+        List<String> details = List.of();
+        for (int i = 0; i < 50 && details.isEmpty(); i++) {
+            Thread.sleep(100);
+            var r = server.api("GET", "/api/v1/audit?action=ocsp.refused&limit=1000", null);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            List<String> found = new ArrayList<>();
+            Json.parse(r.body()).get("items").forEach(e -> {
+                assertThat(e.get("outcome").asText()).isEqualTo("refused");
+                assertThat(e.get("actor").asText()).isEqualTo("anonymous");
+                found.add(e.get("detail").asText());
+            });
+            details = found;
+        }
+        return details;
     }
 
     @Test
