@@ -434,16 +434,16 @@ class FleetkeyCliIT {
                 "--dry-run");
         Run wrongExpectation = fleetkey("devices", "revoke-by", "--group", "cli-rb-group", "--reason",
                 "keyCompromise", "--yes", "--expect", "2");
-        Run yes = fleetkey("devices", "revoke-by", "--group", "cli-rb-group", "--reason", "keyCompromise",
-                "--note", "batch recall", "--yes", "--expect", "3");
-        Run list = fleetkey("audit", "list", "--action", "device.revoked", "--json");
-        Run verify = fleetkey("audit", "verify");
-
         assertThat(dry.exitCode()).as(dry.err()).isZero();
         assertThat(dry.out()).contains("3 device(s) match").contains("cli-rbg-1").contains("nothing was revoked");
         assertThat(wrongExpectation.exitCode()).isEqualTo(FleetkeyCli.REFUSED);
         assertThat(wrongExpectation.err()).contains("3 device(s) match, not the 2 expected");
         assertThat(device("cli-rbg-1").get("status").asText()).isEqualTo("REGISTERED");
+
+        Run yes = fleetkey("devices", "revoke-by", "--group", "cli-rb-group", "--reason", "keyCompromise",
+                "--note", "batch recall", "--yes", "--expect", "3");
+        Run list = fleetkey("audit", "list", "--action", "device.revoked", "--json");
+        Run verify = fleetkey("audit", "verify");
         assertThat(yes.exitCode()).as(yes.err()).isZero();
         assertThat(yes.out()).contains("revoked 3 device(s)");
         for (int i = 1; i <= 3; i++) {
