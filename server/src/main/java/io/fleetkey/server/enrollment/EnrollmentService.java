@@ -314,16 +314,26 @@ public final class EnrollmentService {
      * attribute, the same rule as a first enrollment with a factory identity.
      */
     public boolean chainNamesDevice(List<X509Certificate> chain, String deviceId) {
-        if (chain.isEmpty() || deviceId == null) {
-            return false;
+        return deviceId != null && devicesNamedBy(chain).contains(deviceId);
+    }
+
+    /**
+     * The device ids a chain that passed {@link #screenClientChain} names, by the rule of
+     * {@link #chainNamesDevice}: the CN of a Fleetkey certificate, the CN and serialNumber
+     * attributes of a factory certificate.
+     */
+    public java.util.Set<String> devicesNamedBy(List<X509Certificate> chain) {
+        if (chain.isEmpty()) {
+            return java.util.Set.of();
         }
         X509Certificate leaf = chain.get(0);
+        X500Name subject = X500Name.getInstance(leaf.getSubjectX500Principal().getEncoded());
         if (isIssuedByUs(new ChannelProof.ClientCertificate(chain))) {
-            X500Name subject = X500Name.getInstance(leaf.getSubjectX500Principal().getEncoded());
             var cns = subject.getRDNs(BCStyle.CN);
-            return cns.length == 1 && deviceId.equals(IETFUtils.valueToString(cns[0].getFirst().getValue()));
+            return cns.length == 1 ? java.util.Set.of(IETFUtils.valueToString(cns[0].getFirst().getValue()))
+                    : java.util.Set.of();
         }
-        return factoryIdentityNames(leaf, deviceId);
+        return factoryIdentityNames(leaf);
     }
 
     /**
@@ -514,7 +524,7 @@ public final class EnrollmentService {
                     "the client certificate '" + proof.leaf().getSubjectX500Principal().getName()
                             + "' is not a factory identity of group '" + group.name() + "': " + chainProblem.get()));
         }
-        if (!factoryIdentityNames(proof.leaf(), csr.deviceId())) {
+        if (!factoryIdentityNames(proof.leaf()).contains(csr.deviceId())) {
             return refuse(csr.deviceId(), new Refused(FailureCode.SUBJECT_MISMATCH, "the factory certificate '"
                     + proof.leaf().getSubjectX500Principal().getName() + "' names neither in its CN nor in its "
                     + "serialNumber the device '" + csr.deviceId() + "' the CSR asks for"));
@@ -836,16 +846,16 @@ public final class EnrollmentService {
         return proof.leaf().getIssuerX500Principal().equals(authority.chain().get(0).getSubjectX500Principal());
     }
 
-    private static boolean factoryIdentityNames(X509Certificate idevid, String deviceId) {
+    /** The device ids a factory certificate (IDevID) names: its CN and serialNumber attributes. */
+    private static java.util.Set<String> factoryIdentityNames(X509Certificate idevid) {
         X500Name subject = X500Name.getInstance(idevid.getSubjectX500Principal().getEncoded());
+        java.util.Set<String> names = new java.util.HashSet<>();
         for (var oid : new ASN1ObjectIdentifier[]{BCStyle.CN, BCStyle.SERIALNUMBER}) {
             for (var rdn : subject.getRDNs(oid)) {
-                if (deviceId.equals(IETFUtils.valueToString(rdn.getFirst().getValue()))) {
-                    return true;
-                }
+                names.add(IETFUtils.valueToString(rdn.getFirst().getValue()));
             }
         }
-        return false;
+        return names;
     }
 
     private EnrollmentResult repeated(IssuedCertificate earlier) {

@@ -7,12 +7,17 @@ import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.fleetkey.protocol.EstOperation;
 import io.fleetkey.server.authority.ServerIdentity;
@@ -72,6 +77,9 @@ public class CoapsDoor {
     private final DTLSConnector connector;
     private final EnrollmentService enrollment;
     private final ExecutorService blocking;
+    /** Revoked devices whose DTLS sessions are still to be ended. */
+    private final Set<String> toCutOff = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean cutOffQueued = new AtomicBoolean();
     private final DtlsTrafficLog trafficLog = new DtlsTrafficLog();
 
     public CoapsDoor(FleetkeyConfiguration config, ServerIdentity identity, EnrollmentService enrollment,
@@ -122,31 +130,51 @@ public class CoapsDoor {
         if (revoked.kind() != DeviceNotice.Kind.REVOKED) {
             return;
         }
-        Filter<Principal> namesDevice = principal -> principal instanceof X509CertPath path
-                && enrollment.chainNamesDevice(chainOf(path), revoked.deviceId());
-        blocking.execute(() -> {
-            try {
-                // Both walks run on each connection's own serial executor, so a connection's
-                // close_notify (queued by the first) is sent before the second removes it.
-                connector.startForEach((Filter<Connection>) connection -> {
-                    DTLSSession session = connection.getSession();
-                    if (session != null && session.getPeerIdentity() != null
-                            && namesDevice.accept(session.getPeerIdentity()) && connection.getPeerAddress() != null) {
-                        connector.close(connection.getPeerAddress());
-                    }
-                    return false;
-                }).get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                connector.startTerminateConnectionsForPrincipal(namesDevice, true)
-                        .get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                LOG.info("EST over CoAP/DTLS: ended the DTLS sessions of revoked device {}, {} ms after its revocation",
-                        revoked.deviceId(), Duration.between(revoked.at(), Instant.now()).toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException | RuntimeException e) {
-                LOG.warn("EST over CoAP/DTLS: could not end every DTLS session of revoked device {}: {}; "
-                        + "its certificate is refused at the next handshake all the same", revoked.deviceId(), e.toString());
-            }
-        });
+        toCutOff.add(revoked.deviceId());
+        if (cutOffQueued.compareAndSet(false, true)) {
+            blocking.execute(this::cutOff);
+        }
+    }
+
+    /**
+     * One walk over the held connections for every revoked device queued so far: a revocation of
+     * thousands of devices at once costs a few walks, not one per device.
+     */
+    private void cutOff() {
+        cutOffQueued.set(false); // before draining: a revocation arriving during the walk queues the next one
+        Set<String> devices = new HashSet<>();
+        for (Iterator<String> queued = toCutOff.iterator(); queued.hasNext(); ) {
+            devices.add(queued.next());
+            queued.remove();
+        }
+        if (devices.isEmpty()) {
+            return;
+        }
+        long started = System.nanoTime();
+        Filter<Principal> namesRevoked = principal -> principal instanceof X509CertPath path
+                && !Collections.disjoint(enrollment.devicesNamedBy(chainOf(path)), devices);
+        try {
+            // Both walks run on each connection's own serial executor, so a connection's
+            // close_notify (queued by the first) is sent before the second removes it.
+            connector.startForEach((Filter<Connection>) connection -> {
+                DTLSSession session = connection.getSession();
+                if (session != null && session.getPeerIdentity() != null
+                        && namesRevoked.accept(session.getPeerIdentity()) && connection.getPeerAddress() != null) {
+                    connector.close(connection.getPeerAddress());
+                }
+                return false;
+            }).get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            connector.startTerminateConnectionsForPrincipal(namesRevoked, true)
+                    .get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.info("EST over CoAP/DTLS: ended the DTLS sessions of {} revoked device(s), e.g. {}, in {} ms",
+                    devices.size(), devices.iterator().next(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("EST over CoAP/DTLS: could not end every DTLS session of {} revoked device(s), e.g. {}: {}; "
+                    + "their certificates are refused at the next handshake all the same", devices.size(),
+                    devices.iterator().next(), e.toString());
+        }
     }
 
     /** How long one walk over the held connections may take before the cut-off is reported as failed. */
