@@ -181,10 +181,6 @@ final class AgentService {
         try (agent) {
             checkCrl(agent, anchors);
             Optional<String> mqtt = options.value(AgentCli.MQTT);
-            DeviceEvents listening = null;
-            Instant nextTry = Instant.now();
-            int tries = 0;
-            SecureRandom random = new SecureRandom();
             cli.out().println("Running for device '" + identity.deviceId() + "': certificate " + identity.serialHex()
                     + " valid until " + identity.notAfter() + "; renewal due at "
                     + agent.status().nextAttempt().map(Instant::toString).orElse("-"));
@@ -192,20 +188,18 @@ final class AgentService {
             while (first || !stopped()) {
                 first = false;
                 DeviceAgent.State state = agent.status().state();
-                if (mqtt.isPresent() && listening == null && state != DeviceAgent.State.REVOKED
-                        && !Instant.now().isBefore(nextTry)) {
-                    // Paho reconnects only after a first connect, so the first one is retried here.
+                if (mqtt.isPresent() && events == null && state != DeviceAgent.State.REVOKED) {
+                    // Connects and reconnects on its own thread, so this loop always sees a stop at once.
+                    String topic = io.fleetkey.protocol.MqttTopics.events(identity.deviceId());
                     try {
-                        listening = DeviceEvents.listen(URI.create(mqtt.get()), identity.deviceId(),
-                                agent.sslContext(), notice -> onNotice(agent, notice));
-                        events = listening;
-                        cli.out().println("Listening for device events on "
-                                + io.fleetkey.protocol.MqttTopics.events(identity.deviceId()));
-                    } catch (IOException | IllegalArgumentException e) {
-                        Duration wait = policy.backoff(++tries, random);
-                        nextTry = Instant.now().plus(wait);
-                        cli.err().println("fleetkey-agent: not listening for device events yet (" + e.getMessage()
-                                + "); trying again in " + wait.toSeconds() + " s");
+                        events = DeviceEvents.start(URI.create(mqtt.get()), identity.deviceId(), agent.sslContext(),
+                                notice -> onNotice(agent, notice),
+                                () -> cli.out().println("Listening for device events on " + topic),
+                                (problem, seconds) -> cli.err().println("fleetkey-agent: not listening for device "
+                                        + "events (" + problem + "); trying again in " + seconds + " s"));
+                    } catch (IllegalArgumentException e) {
+                        throw new Failure(AgentCli.USAGE, "the MQTT address '" + mqtt.get() + "' is not usable: "
+                                + e.getMessage() + " (use ssl://host:8883)");
                     }
                 }
                 if (state == DeviceAgent.State.REVOKED) {

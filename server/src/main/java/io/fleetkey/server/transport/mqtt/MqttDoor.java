@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -53,7 +54,6 @@ import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.scheduling.TaskExecutors;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Named;
-import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
@@ -95,6 +95,9 @@ public class MqttDoor {
     private final FleetkeyConfiguration.Mqtt settings;
     private final MqttEstHandler handler;
     private final ExecutorService executor;
+    /** True while keepConnecting runs, so a disconnect never starts a second one. */
+    private final AtomicBoolean reconnecting = new AtomicBoolean();
+    private volatile boolean stopping;
     private final DoorReadiness readiness;
     private final boolean embedded;
     private final Cache<RequestKey, CompletableFuture<MqttReply>> replies;
@@ -125,8 +128,9 @@ public class MqttDoor {
         String clientId = InternalCredentials.CLIENT_ID_PREFIX + randomSuffix();
         this.options = new MqttConnectionOptions();
         options.setCleanStart(true);
-        options.setAutomaticReconnect(true);
-        options.setAutomaticReconnectDelay(1, 30);
+        // The door reconnects itself (keepConnecting): Paho's automatic reconnect keeps its back-off in
+        // a static field, which every other Paho client in the JVM doubles too.
+        options.setAutomaticReconnect(false);
         options.setKeepAliveInterval(30);
         options.setConnectionTimeout((int) CONNECT_TIMEOUT.toSeconds());
         options.setReceiveMaximum(settings.getMaxInFlight());
@@ -150,12 +154,9 @@ public class MqttDoor {
                     + " (use ssl://host:8883 or tcp://host:1883)", e);
         }
         client.setManualAcks(true);
-        // While the broker is away, notices and late answers wait in memory instead of failing.
-        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
-        buffer.setBufferEnabled(true);
-        buffer.setBufferSize(10_000);
-        buffer.setDeleteOldestMessages(true);
-        client.setBufferOpts(buffer);
+        // While the broker is away, an answer is lost (the device asks again and gets the same
+        // certificate from the reply cache) and so is a renew-now notice; revocation notices are
+        // retained and published again on every reconnect.
         client.setCallback(new Callback());
         connect();
     }
@@ -248,13 +249,35 @@ public class MqttDoor {
             }
             LOG.warn("Cannot reach {} yet ({}); EST over MQTT waits for it and /health says DOWN. Check "
                     + "FLEETKEY_MQTT_BROKER_URL and the broker's credentials", brokerDescription, e.getMessage());
-            executor.execute(this::keepConnecting);
+            reconnect();
+        }
+    }
+
+    /** Starts {@link #keepConnecting} unless it runs already. */
+    private void reconnect() {
+        if (!stopping && reconnecting.compareAndSet(false, true)) {
+            try {
+                executor.execute(this::keepConnecting);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                reconnecting.set(false); // the server is stopping
+            }
         }
     }
 
     private void keepConnecting() {
+        try {
+            connectUntilConnected();
+        } finally {
+            reconnecting.set(false);
+        }
+        if (!client.isConnected()) {
+            reconnect(); // lost again while this run was ending: its disconnect found the run still on
+        }
+    }
+
+    private void connectUntilConnected() {
         long delay = 1_000;
-        while (!client.isConnected() && !Thread.currentThread().isInterrupted()) {
+        while (!stopping && !client.isConnected() && !Thread.currentThread().isInterrupted()) {
             try {
                 Thread.sleep(delay);
                 IMqttToken token = client.connect(options);
@@ -268,6 +291,13 @@ public class MqttDoor {
                     return;
                 }
                 LOG.warn("Still cannot reach {}: {}", brokerDescription, e.getMessage());
+                if (client.isConnected()) { // connected, but the subscription failed: start over
+                    try {
+                        client.disconnect().waitForCompletion(CONNECT_TIMEOUT.toMillis());
+                    } catch (MqttException ignored) {
+                        // the next attempt connects afresh
+                    }
+                }
                 delay = Math.min(delay * 2, 10_000);
             }
         }
@@ -542,6 +572,7 @@ public class MqttDoor {
 
     @PreDestroy
     void stop() {
+        stopping = true;
         try {
             if (client.isConnected()) {
                 client.disconnect(5_000).waitForCompletion(10_000);
@@ -567,24 +598,14 @@ public class MqttDoor {
 
         @Override
         public void connectComplete(boolean reconnect, String serverUri) {
-            if (reconnect) {
-                // A clean start forgets subscriptions; subscribing blocks, so not on Paho's thread.
-                executor.execute(() -> {
-                    try {
-                        subscribe();
-                        LOG.info("EST over MQTT: reconnected to {}", brokerDescription);
-                    } catch (MqttException e) {
-                        LOG.error("EST over MQTT: reconnected to {} but could not subscribe: {}", brokerDescription,
-                                e.getMessage());
-                    }
-                });
-            }
+            // connectUntilConnected subscribes after each connection (a clean start forgets subscriptions)
         }
 
         @Override
         public void disconnected(MqttDisconnectResponse response) {
             readiness.down(NAME);
             LOG.warn("EST over MQTT: lost {} ({}); reconnecting", brokerDescription, response);
+            reconnect();
         }
 
         @Override
