@@ -183,6 +183,24 @@ final class CpuMeter {
         }
     }
 
+    /** One line about the machine for a benchmark's output: time, JVM, cores, load average, CPU pressure. */
+    static String machineLine() {
+        return String.format(java.util.Locale.ROOT, "%s  java %s, %d cores, load average %s, CPU pressure (some avg10) %.1f%%",
+                java.time.LocalDateTime.now().withNano(0).format(java.time.format.DateTimeFormatter.ISO_LOCAL_DATE_TIME),
+                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), loadAverage(),
+                cpuPressureAvg10());
+    }
+
+    /** The three figures of /proc/loadavg, or "?". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
     /** The "some avg10" figure of /proc/pressure/cpu, or NaN. */
     static double cpuPressureAvg10() {
         try {

@@ -2,8 +2,6 @@ package io.fleetkey.server.bench;
 
 import static io.fleetkey.server.bench.BenchSupport.seconds;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -16,9 +14,7 @@ import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
-import java.time.LocalDateTime;
 import java.time.LocalTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -114,7 +110,7 @@ public final class MqttEnrollmentBenchmark {
     }
 
     private void run() throws Exception {
-        String started = machineLine();
+        String started = CpuMeter.machineLine();
         System.out.println(started);
         Map<String, Object> props = new HashMap<>(TestServer.withMqtt());
         props.putAll(options.serverProperties);
@@ -216,7 +212,7 @@ public final class MqttEnrollmentBenchmark {
 
     private Row measure(int n, int pass) throws Exception {
         System.out.printf("%n---- N = %d, pass %d of %d (%s): %d devices, load average %s%n", n, pass, options.passes,
-                now(), options.devices, loadAverage());
+                now(), options.devices, CpuMeter.loadAverage());
         long t0 = System.nanoTime();
         List<MqttLoad.Device> devices = devices(options.devices);
         System.out.printf("  registered %d devices and made their CSRs in %.1f s (outside the measurement)%n",
@@ -429,7 +425,7 @@ public final class MqttEnrollmentBenchmark {
     private void report(String started, Yardsticks before, Yardsticks after, List<List<Row>> passes) {
         System.out.println();
         System.out.println("==== EST over MQTT: " + started);
-        System.out.println("     ended " + machineLine());
+        System.out.println("     ended " + CpuMeter.machineLine());
         System.out.println();
         System.out.println("| yardstick (same JVM, same run) | threads | start of run: per second | end of run: per "
                 + "second | mean | p50 / p99 ms (start, end) | server CPU ms per op (start, end) | failures |");
@@ -491,21 +487,6 @@ public final class MqttEnrollmentBenchmark {
         return (a + b) / 2;
     }
 
-    private static String machineLine() {
-        return String.format(Locale.ROOT, "%s  java %s, %d cores, load average %s, CPU pressure (some avg10) %.1f%%",
-                LocalDateTime.now().withNano(0).format(DateTimeFormatter.ISO_LOCAL_DATE_TIME),
-                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), loadAverage(),
-                CpuMeter.cpuPressureAvg10());
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "?";
-        }
-    }
 
     private static String now() {
         return LocalTime.now().withNano(0).toString();

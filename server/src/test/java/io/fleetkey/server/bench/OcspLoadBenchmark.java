@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
@@ -14,7 +12,6 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -91,7 +88,7 @@ public final class OcspLoadBenchmark {
     }
 
     private void run() throws Exception {
-        System.out.println(machineLine() + "  options " + options);
+        System.out.println(CpuMeter.machineLine() + "  options " + options);
         server = TestServer.start();
         setUp();
         System.out.printf("%d certificates enrolled over EST; responder at %s%n", plainRequests.length,
@@ -114,7 +111,7 @@ public final class OcspLoadBenchmark {
                 + "| other processes' cores | top server threads (cores) |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         rows.forEach(System.out::println);
-        System.out.println(machineLine());
+        System.out.println(CpuMeter.machineLine());
         server.close();
     }
 
@@ -153,7 +150,7 @@ public final class OcspLoadBenchmark {
     /** One window: N clients for warmup + measure seconds; returns a table row (null row for a warm-up). */
     private String load(int n, boolean nonce, int warmupSeconds, int measureSeconds) throws Exception {
         System.out.printf("%s  N = %d, %s: %d s warm-up, %d s measured, load average %s%n", LocalDateTime.now()
-                .withNano(0), n, nonce ? "nonce" : "no nonce", warmupSeconds, measureSeconds, loadAverage());
+                .withNano(0), n, nonce ? "nonce" : "no nonce", warmupSeconds, measureSeconds, CpuMeter.loadAverage());
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
         LongAdder responses = new LongAdder();
@@ -343,7 +340,7 @@ public final class OcspLoadBenchmark {
             }
             out.append(String.format(Locale.ROOT, "%d thread(s) %,.0f/s; ", threads, rate));
         }
-        return out.append("load average ").append(loadAverage()).toString();
+        return out.append("load average ").append(CpuMeter.loadAverage()).toString();
     }
 
     private static double percentile(long[] sorted, double p) {
@@ -363,19 +360,4 @@ public final class OcspLoadBenchmark {
         throw new IllegalStateException("nonce marker not found");
     }
 
-    private static String machineLine() {
-        return String.format(Locale.ROOT, "%s  java %s, %d cores, load average %s, CPU pressure (some avg10) %.1f%%",
-                LocalDateTime.now().withNano(0).format(DateTimeFormatter.ISO_LOCAL_DATE_TIME),
-                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), loadAverage(),
-                CpuMeter.cpuPressureAvg10());
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "?";
-        }
-    }
 }
