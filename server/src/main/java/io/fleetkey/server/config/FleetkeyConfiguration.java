@@ -562,6 +562,21 @@ public class FleetkeyConfiguration {
         @Min(1)
         @jakarta.validation.constraints.Max(1000)
         private int maxCertificates = 20;
+        /**
+         * Requests that need a signature and may wait for one of the signing threads (one per
+         * core) before the responder answers tryLater (FLEETKEY_OCSP_MAX_QUEUED).
+         */
+        @Min(1)
+        @jakarta.validation.constraints.Max(100_000)
+        private int maxQueued = 2_000;
+
+        public int getMaxQueued() {
+            return maxQueued;
+        }
+
+        public void setMaxQueued(int maxQueued) {
+            this.maxQueued = maxQueued;
+        }
 
         public Duration getNextUpdate() {
             return nextUpdate;

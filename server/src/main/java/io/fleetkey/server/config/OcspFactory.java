@@ -11,8 +11,10 @@ import io.fleetkey.server.authority.CryptoProvider;
 import io.fleetkey.server.metrics.FleetMetrics;
 import io.fleetkey.server.ocsp.OcspResponder;
 import io.fleetkey.server.ocsp.OcspSigning;
+import io.fleetkey.server.ocsp.SigningThreads;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
+import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.scheduling.TaskExecutors;
 import jakarta.inject.Named;
@@ -36,6 +38,12 @@ public class OcspFactory {
                 cert -> TransportFactory.record(certificates, cert, clock, SIGNER_PROFILE));
         signing.renewIfDue(clock.instant()); // a failure stops the start: the AIA URL must answer
         return signing;
+    }
+
+    @Singleton
+    @Bean(preDestroy = "close")
+    SigningThreads ocspSigningThreads(FleetkeyConfiguration config) {
+        return new SigningThreads(Runtime.getRuntime().availableProcessors(), config.getOcsp().getMaxQueued());
     }
 
     @Singleton

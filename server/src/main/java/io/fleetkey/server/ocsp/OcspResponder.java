@@ -22,7 +22,6 @@ import io.fleetkey.server.enrollment.RejectedTraffic;
 import io.fleetkey.server.registry.AuditLog.AuditEvent;
 import io.fleetkey.server.registry.AuditLog;
 import io.fleetkey.server.registry.CertificateRepository;
-import io.fleetkey.server.registry.IssuedCertificate;
 import io.fleetkey.server.registry.RevocationReason;
 import io.fleetkey.server.util.MinuteBudget;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
@@ -63,8 +62,8 @@ import org.slf4j.LoggerFactory;
  * in the very next response. A request with a nonce is always signed fresh. Thread-safe.
  */
 public final class OcspResponder {
-    /** RFC 8954 §2.1: a nonce is 1 to 32 octets. */
-    static final int MAX_NONCE_BYTES = 32;
+    /** RFC 9654 §2.1 (which obsoletes RFC 8954 and its 32): a nonce is 1 to 128 octets. */
+    static final int MAX_NONCE_BYTES = 128;
     /** Responses kept at most; each is about 600 bytes. */
     private static final int CACHE_ENTRIES = 20_000;
     private static final Logger LOG = LoggerFactory.getLogger(OcspResponder.class);
@@ -163,6 +162,17 @@ public final class OcspResponder {
         return Optional.of(answer);
     }
 
+    /**
+     * Answers tryLater (RFC 6960 §4.2.1): every signing thread is busy and the queue before them
+     * is full, so the client should ask again shortly rather than wait.
+     */
+    public OcspAnswer busy(int queued, String peer) {
+        OcspAnswer answer = refused(OcspAnswer.Status.TRY_LATER, queued + " requests are already waiting for a "
+                + "signature; ask again in a moment", peer);
+        counted(answer);
+        return answer;
+    }
+
     /** Answers a request that never arrived as DER, e.g. a GET path that is not base64. */
     public OcspAnswer refuseMalformed(String reason, String peer) {
         OcspAnswer answer = refused(OcspAnswer.Status.MALFORMED_REQUEST, reason, peer);
@@ -205,7 +215,7 @@ public final class OcspResponder {
         if (nonce != null) {
             int length = nonceLength(nonce);
             if (length < 1 || length > MAX_NONCE_BYTES) {
-                return refused(OcspAnswer.Status.MALFORMED_REQUEST, "the nonce has " + length + " bytes; RFC 8954 "
+                return refused(OcspAnswer.Status.MALFORMED_REQUEST, "the nonce has " + length + " bytes; RFC 9654 "
                         + "allows 1 to " + MAX_NONCE_BYTES, peer);
             }
         }
@@ -292,7 +302,7 @@ public final class OcspResponder {
         if (serial.signum() <= 0) {
             return new UnknownStatus();
         }
-        IssuedCertificate issued = certificates.find(serial.toString(16)).orElse(null);
+        CertificateRepository.Revocation issued = certificates.revocation(serial.toString(16)).orElse(null);
         if (issued == null) {
             return new UnknownStatus();
         }
@@ -300,14 +310,14 @@ public final class OcspResponder {
             return CertificateStatus.GOOD;
         }
         Date revokedAt = Date.from(issued.revokedAt().truncatedTo(ChronoUnit.SECONDS));
-        RevocationReason reason = issued.revocationReason();
+        RevocationReason reason = issued.reason();
         // RFC 5280 §5.3.1: unspecified is better left out than sent; the CRL does the same.
         return reason == null || reason == RevocationReason.UNSPECIFIED
                 ? new RevokedStatus(new RevokedInfo(new ASN1GeneralizedTime(revokedAt), null))
                 : new RevokedStatus(revokedAt, reason.code());
     }
 
-    /** The nonce's length: RFC 8954 wraps it in an OCTET STRING; older clients sent it bare. */
+    /** The nonce's length: RFC 9654 wraps it in an OCTET STRING; older clients sent it bare. */
     private static int nonceLength(Extension nonce) {
         byte[] value = nonce.getExtnValue().getOctets();
         try {

@@ -65,6 +65,20 @@ public final class JdbcCertificateRepository implements CertificateRepository {
     }
 
     @Override
+    public Optional<Revocation> revocation(String serialHex) {
+        return tx.withConnection(conn -> {
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "SELECT status, revoked_at, revocation_reason FROM certificates WHERE serial = ?")) {
+                ps.setString(1, serialHex);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(new Revocation(CertificateStatus.valueOf(rs.getString("status")),
+                            Sql.getInstant(rs, "revoked_at"), reason(rs))) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
     public List<IssuedCertificate> forDevice(String deviceId) {
         return tx.withConnection(conn -> {
             List<IssuedCertificate> result = new ArrayList<>();

@@ -11,6 +11,9 @@ public interface CertificateRepository {
 
     Optional<IssuedCertificate> find(String serialHex);
 
+    /** Only what a status answer needs of a certificate: one narrow read, no DER, for OCSP. */
+    Optional<Revocation> revocation(String serialHex);
+
     /** A device's certificates, newest first. */
     List<IssuedCertificate> forDevice(String deviceId);
 
@@ -23,6 +26,15 @@ public interface CertificateRepository {
 
     /** Revoked certificates that expire after {@code instant}: the entries of a CRL. */
     List<RevokedCertificate> revokedExpiringAfter(Instant instant);
+
+    /**
+     * A certificate's revocation status.
+     *
+     * @param revokedAt null unless revoked
+     * @param reason    null unless revoked, and may be null then too
+     */
+    record Revocation(CertificateStatus status, Instant revokedAt, RevocationReason reason) {
+    }
 
     /** What a CRL entry needs of a revoked certificate. */
     record RevokedCertificate(String serialHex, Instant revokedAt, RevocationReason reason) {

@@ -287,13 +287,21 @@ class OcspResponderIT {
     }
 
     @Test
-    void a_nonce_over_32_bytes_and_too_many_certificates_are_malformed_requests() throws Exception {
+    void a_nonce_over_128_bytes_and_too_many_certificates_are_malformed_requests() throws Exception {
         X509Certificate device = enroll("meter-0007");
 
-        HttpResponse<byte[]> longNonce = post(request(List.of(device), new byte[33]));
+        // RFC 9654 raised RFC 8954's 32 octets to 128: a 64-byte nonce is answered and echoed.
+        byte[] nonce64 = new byte[64];
+        java.util.Arrays.fill(nonce64, (byte) 7);
+        HttpResponse<byte[]> echoed = post(request(List.of(device), nonce64));
+        BasicOCSPResp echoedBasic = (BasicOCSPResp) new OCSPResp(echoed.body()).getResponseObject();
+        assertThat(org.bouncycastle.asn1.ASN1OctetString.getInstance(echoedBasic.getExtension(
+                OCSPObjectIdentifiers.id_pkix_ocsp_nonce).getExtnValue().getOctets()).getOctets()).isEqualTo(nonce64);
+
+        HttpResponse<byte[]> longNonce = post(request(List.of(device), new byte[129]));
         assertThat(new OCSPResp(longNonce.body()).getStatus()).isEqualTo(OCSPResp.MALFORMED_REQUEST);
         assertThat(longNonce.headers().firstValue("Fleetkey-Reason")).hasValueSatisfying(v -> assertThat(v)
-                .contains("nonce has 33 bytes"));
+                .contains("nonce has 129 bytes"));
 
         List<X509Certificate> many = new ArrayList<>();
         for (int i = 0; i < 21; i++) {

@@ -4,12 +4,14 @@ import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 
 import io.fleetkey.server.authority.CertificateAuthority;
+import io.fleetkey.server.config.FleetkeyConfiguration;
 import io.fleetkey.server.ocsp.OcspAnswer;
 import io.fleetkey.server.ocsp.OcspResponder;
+import io.fleetkey.server.ocsp.SigningThreads;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -19,8 +21,6 @@ import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
-import io.micronaut.scheduling.TaskExecutors;
-import jakarta.inject.Named;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -30,7 +30,8 @@ import io.swagger.v3.oas.annotations.tags.Tag;
  * an OCSPResponse, refusals included (malformedRequest, unauthorized), with the reason in
  * {@code Fleetkey-Reason}; {@link OcspRequestFilter} turns away wrong media types and large bodies
  * first. Public like the CRL: no token. A response the responder has cached is sent from the event
- * loop; everything else (registry, signature) runs on the blocking executor.
+ * loop; everything else (registry, signature) runs on the OCSP signing threads, and when their
+ * queue is full the answer is tryLater at once.
  */
 @Controller(CertificateAuthority.OCSP_PATH)
 @Tag(name = "OCSP", description = "Online certificate status, RFC 6960")
@@ -43,13 +44,12 @@ public class OcspController {
 
     private final OcspResponder responder;
     private final int maxRequestBytes;
-    private final Executor blocking;
+    private final SigningThreads signers;
 
-    public OcspController(OcspResponder responder, io.fleetkey.server.config.FleetkeyConfiguration config,
-                          @Named(TaskExecutors.BLOCKING) Executor blocking) {
+    public OcspController(OcspResponder responder, FleetkeyConfiguration config, SigningThreads signers) {
         this.responder = responder;
         this.maxRequestBytes = config.getOcsp().getMaxRequestBytes();
-        this.blocking = blocking;
+        this.signers = signers;
     }
 
     @Operation(summary = "Certificate status for a DER OCSPRequest (RFC 6960 §A.1.1)")
@@ -78,9 +78,12 @@ public class OcspController {
     }
 
     private CompletableFuture<HttpResponse<?>> answer(byte[] der, HttpRequest<?> request) {
-        return responder.cached(der).<CompletableFuture<HttpResponse<?>>>map(a -> CompletableFuture.completedFuture(encode(a)))
-                .orElseGet(() -> CompletableFuture.supplyAsync(() -> encode(responder.respond(der, peer(request))),
-                        blocking));
+        Optional<OcspAnswer> cached = responder.cached(der);
+        if (cached.isPresent()) {
+            return CompletableFuture.completedFuture(encode(cached.get()));
+        }
+        return signers.<HttpResponse<?>>submit(() -> encode(responder.respond(der, peer(request))))
+                .orElseGet(() -> CompletableFuture.completedFuture(encode(responder.busy(signers.queued(), peer(request)))));
     }
 
     private static HttpResponse<byte[]> encode(OcspAnswer answer) {
