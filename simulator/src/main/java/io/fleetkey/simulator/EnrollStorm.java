@@ -17,7 +17,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-
 import javax.net.ssl.SSLContext;
 
 import io.fleetkey.agent.AgentTls;
@@ -84,7 +83,8 @@ final class EnrollStorm {
         for (int i = 0; i < n; i++) {
             deviceIds[i] = deviceId(settings.group(), runId, i);
         }
-        String[] tokens = register(new FleetApiClient(settings.server(), tls, settings.adminToken()), deviceIds, deadline);
+        String[] tokens = register(new FleetApiClient(settings.server(), tls, settings.adminToken()), settings.group(),
+                deviceIds, out, deadline);
 
         long prepareStart = System.nanoTime();
         byte[][] csrs = new byte[n][];
@@ -105,18 +105,19 @@ final class EnrollStorm {
         return group + "-" + runId + "-" + String.format(Locale.ROOT, "%06d", index);
     }
 
-    private String[] register(FleetApiClient fleet, String[] deviceIds, long deadline)
+    /** Creates the group if missing and registers the devices in chunks; returns their one-time tokens. */
+    static String[] register(FleetApiClient fleet, String group, String[] deviceIds, PrintStream out, long deadline)
             throws FleetApiClient.FleetApiException, IOException, InterruptedException {
         long start = System.nanoTime();
-        boolean created = fleet.createGroup(settings.group(), "device");
-        out.println((created ? "Created group '" : "Using existing group '") + settings.group() + "'");
+        boolean created = fleet.createGroup(group, "device");
+        out.println((created ? "Created group '" : "Using existing group '") + group + "'");
         String[] tokens = new String[deviceIds.length];
         for (int from = 0; from < deviceIds.length; from += REGISTRATION_CHUNK) {
             if (System.nanoTime() > deadline) {
                 throw new IOException("the time ran out while registering devices; raise --timeout");
             }
             int to = Math.min(deviceIds.length, from + REGISTRATION_CHUNK);
-            Map<String, String> chunk = fleet.registerBulk(settings.group(), List.of(deviceIds).subList(from, to));
+            Map<String, String> chunk = fleet.registerBulk(group, List.of(deviceIds).subList(from, to));
             for (int i = from; i < to; i++) {
                 tokens[i] = chunk.get(deviceIds[i]);
             }
@@ -196,7 +197,7 @@ final class EnrollStorm {
         return "CLIENT:" + e.getClass().getSimpleName();
     }
 
-    private static String sample(Exception e) {
+    static String sample(Exception e) {
         String text = e instanceof EstException est ? est.reason() : String.valueOf(e.getMessage());
         return text.length() > 120 ? text.substring(0, 120) + "..." : text;
     }
@@ -205,7 +206,7 @@ final class EnrollStorm {
         return nanos / 1e9;
     }
 
-    private static ThreadFactory daemonThreads(String prefix) {
+    static ThreadFactory daemonThreads(String prefix) {
         AtomicInteger count = new AtomicInteger();
         return runnable -> {
             Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());

@@ -16,8 +16,8 @@ import java.util.Optional;
 import java.util.Set;
 
 import io.fleetkey.agent.AgentTls;
-import io.fleetkey.agent.Arguments;
 import io.fleetkey.agent.Arguments.UsageException;
+import io.fleetkey.agent.Arguments;
 import io.fleetkey.protocol.DeviceIds;
 import io.fleetkey.simulator.factory.FactoryCommand;
 import io.fleetkey.simulator.report.FailureThreshold;
@@ -47,11 +47,26 @@ public final class SimulatorCli {
                    fleetkey-simulator factory <command> [options]
 
             Scenarios:
-              enroll-storm   N devices enroll at once with one-time tokens (EST simpleenroll)
+              storm          N simulated devices, each run by the agent's own code: first boot on
+                             HTTPS, CoAP/DTLS and MQTT by share (at once or ramped), then an
+                             optional renewal wave and revocation of a share with a cut-off check
+              enroll-storm   the server's enrollment path alone: N CSRs made before the clock
+                             start, sent over HTTPS (EST simpleenroll), no agent code
 
             Tools:
               factory        a maker CA and factory identities (IDevIDs) for a batch of devices:
                              init, issue, revoke, crl, register; 'factory --help' shows them
+
+            storm options (besides --server, --ca-cert, --admin-token, --devices,
+            --concurrency, --group, --timeout, --report-dir, --max-failures as below):
+              --doors MIX          doors by weight, e.g. https, https=2,coap=1,mqtt=1 (default: https)
+              --coap URI           the CoAP door, e.g. coaps://localhost:5684 (needed for coap)
+              --mqtt URI           the MQTT door, e.g. ssl://localhost:8883 (needed for mqtt)
+              --ramp R             first boot at R devices a second instead of all at once
+              --renew              after first boot, every enrolled device renews once
+              --revoke SHARE       revoke this share of the enrolled devices (e.g. 10%%) through the
+                                   fleet API, then check that each is turned away on its door
+              --max-failures counts every operation: enroll, renew, revoke and cut-off check.
 
             enroll-storm options:
               --server URL         the Fleetkey server on this machine, e.g. https://localhost:8443
@@ -101,18 +116,25 @@ public final class SimulatorCli {
             return OK;
         }
         try {
-            if (!"enroll-storm".equals(args[0])) {
-                throw new UsageException("unknown scenario '" + args[0] + "'; use enroll-storm or factory");
+            boolean storm = "storm".equals(args[0]);
+            if (!storm && !"enroll-storm".equals(args[0])) {
+                throw new UsageException("unknown scenario '" + args[0] + "'; use storm, enroll-storm or factory");
             }
-            Arguments arguments = Arguments.parse(rest, Set.of("--server", "--ca-cert", "--admin-token", "--devices",
-                    "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"), Set.of());
+            Set<String> withValue = new java.util.HashSet<>(Set.of("--server", "--ca-cert", "--admin-token",
+                    "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
+            if (storm) {
+                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--revoke"));
+            }
+            Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew") : Set.of());
             FailureThreshold threshold = failureThreshold(arguments);
             Optional<Path> reportDir = arguments.value("--report-dir").map(Path::of);
             if (reportDir.isPresent() && Files.exists(reportDir.get()) && !Files.isDirectory(reportDir.get())) {
                 throw new UsageException("--report-dir " + reportDir.get() + " is a file, not a folder");
             }
             EnrollStorm.Settings settings = stormSettings(arguments);
-            RunReport report = new EnrollStorm(settings, out, out == System.out && ProgressLine.isTerminal()).run();
+            boolean terminal = out == System.out && ProgressLine.isTerminal();
+            RunReport report = storm ? new FleetStorm(fleetSettings(arguments, settings), out, terminal).run()
+                    : new EnrollStorm(settings, out, terminal).run();
             out.print(TextSummary.format(report));
             if (reportDir.isPresent()) {
                 try {
@@ -123,8 +145,9 @@ public final class SimulatorCli {
             }
             int status = threshold.exitStatus(report);
             if (status != OK) {
-                out.printf(java.util.Locale.ROOT, "%d of %d enrollments did not succeed; --max-failures allows %s%n",
-                        report.totalUnsuccessful(), report.totalOperations(), threshold);
+                out.printf(java.util.Locale.ROOT, "%d of %d %s did not succeed; --max-failures allows %s%n",
+                        report.totalUnsuccessful(), report.totalOperations(), storm ? "operations" : "enrollments",
+                        threshold);
             }
             return status;
         } catch (UsageException e) {
@@ -183,6 +206,61 @@ public final class SimulatorCli {
         return new EnrollStorm.Settings(server, anchors, adminToken.trim(), devices, concurrency, group, timeout);
     }
 
+    private static FleetStorm.Settings fleetSettings(Arguments arguments, EnrollStorm.Settings common)
+            throws UsageException {
+        DoorMix mix;
+        try {
+            mix = DoorMix.parse(arguments.value("--doors").orElse("https"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--doors " + e.getMessage());
+        }
+        Optional<String> coapText = arguments.value("--coap");
+        Optional<String> mqttText = arguments.value("--mqtt");
+        URI coap = coapText.isPresent() ? loopbackDoor("--coap", coapText.get(), "coaps") : null;
+        URI mqtt = mqttText.isPresent() ? loopbackDoor("--mqtt", mqttText.get(), "ssl", "mqtts") : null;
+        double ramp = 0;
+        if (arguments.value("--ramp").isPresent()) {
+            ramp = arguments.intValue("--ramp", 0, 1, 100_000);
+        }
+        double share = 0;
+        if (arguments.value("--revoke").isPresent()) {
+            String text = arguments.value("--revoke").get().trim();
+            try {
+                share = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1)) / 100
+                        : Double.parseDouble(text);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--revoke '" + text + "' is not a share; use e.g. 10% or 0.1");
+            }
+            if (!(share > 0 && share <= 1)) {
+                throw new UsageException("--revoke must be more than 0% and at most 100%, not " + text);
+            }
+        }
+        try {
+            return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt), common.anchors(),
+                    common.adminToken(), common.devices(), common.concurrency(), mix, ramp, arguments.flag("--renew"),
+                    share, common.group(), common.timeout());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** A CoAP or MQTT door on this machine, like --server. */
+    private static URI loopbackDoor(String option, String text, String... schemes) throws UsageException {
+        URI uri;
+        try {
+            uri = URI.create(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(option + " '" + text + "' is not a URI; use e.g. " + schemes[0] + "://localhost");
+        }
+        if (uri.getScheme() == null || Arrays.stream(schemes).noneMatch(uri.getScheme()::equalsIgnoreCase)
+                || uri.getHost() == null) {
+            throw new UsageException(option + " must be a " + String.join(" or ", schemes) + " URI such as "
+                    + schemes[0] + "://localhost:" + ("--coap".equals(option) ? 5684 : 8883));
+        }
+        checkLoopback(option, uri.getHost());
+        return uri;
+    }
+
     /** Storms are rehearsals on one machine; refusing other hosts keeps the tool from loading a real server. */
     static URI loopbackServer(String text) throws UsageException {
         URI uri;
@@ -194,16 +272,20 @@ public final class SimulatorCli {
         if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
             throw new UsageException("--server must be an https URL such as https://localhost:8443");
         }
+        checkLoopback("--server", uri.getHost());
+        return uri;
+    }
+
+    private static void checkLoopback(String option, String host) throws UsageException {
         try {
-            for (InetAddress address : InetAddress.getAllByName(uri.getHost())) {
+            for (InetAddress address : InetAddress.getAllByName(host)) {
                 if (!address.isLoopbackAddress()) {
-                    throw new UsageException("--server " + uri.getHost() + " is not this machine; the simulator "
+                    throw new UsageException(option + " " + host + " is not this machine; the simulator "
                             + "runs against a server on localhost, 127.0.0.1 or ::1 only");
                 }
             }
         } catch (UnknownHostException e) {
-            throw new UsageException("--server host '" + uri.getHost() + "' cannot be resolved");
+            throw new UsageException(option + " host '" + host + "' cannot be resolved");
         }
-        return uri;
     }
 }

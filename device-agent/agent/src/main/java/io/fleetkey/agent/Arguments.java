@@ -121,7 +121,10 @@ public final class Arguments {
         }
         String text = value.trim().toLowerCase(Locale.ROOT);
         long unitSeconds = 1;
-        if (text.endsWith("s")) {
+        boolean millis = text.endsWith("ms");
+        if (millis) {
+            text = text.substring(0, text.length() - 2);
+        } else if (text.endsWith("s")) {
             text = text.substring(0, text.length() - 1);
         } else if (text.endsWith("m")) {
             unitSeconds = 60;
@@ -132,13 +135,16 @@ public final class Arguments {
         }
         Duration parsed;
         try {
-            parsed = Duration.ofSeconds(Math.multiplyExact(Long.parseLong(text), unitSeconds));
+            parsed = millis ? Duration.ofMillis(Long.parseLong(text))
+                    : Duration.ofSeconds(Math.multiplyExact(Long.parseLong(text), unitSeconds));
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new UsageException("option " + name + " needs a duration such as 90s, 10m or 1h; got '" + value + "'");
+            throw new UsageException("option " + name + " needs a duration such as 250ms, 90s, 10m or 1h; got '"
+                    + value + "'");
         }
         if (parsed.isZero() || parsed.isNegative() || parsed.compareTo(max) > 0) {
-            throw new UsageException("option " + name + " must be more than 0 and at most " + max.toMinutes()
-                    + " minutes; got '" + value + "'");
+            String most = max.toSeconds() < 60 ? max.toSeconds() + " seconds" : max.toMinutes() + " minutes";
+            throw new UsageException("option " + name + " must be more than 0 and at most " + most + "; got '"
+                    + value + "'");
         }
         return parsed;
     }

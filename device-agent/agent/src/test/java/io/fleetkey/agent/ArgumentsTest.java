@@ -74,9 +74,12 @@ class ArgumentsTest {
         assertThat(parse("--timeout", "10m").durationValue("--timeout", Duration.ZERO, max)).hasMinutes(10);
         assertThat(parse("--timeout", "1h").durationValue("--timeout", Duration.ZERO, max)).hasHours(1);
         assertThat(parse("--timeout", "42").durationValue("--timeout", Duration.ZERO, max)).hasSeconds(42);
+        assertThat(parse("--timeout", "250ms").durationValue("--timeout", Duration.ZERO, max)).hasMillis(250);
+        assertThatThrownBy(() -> parse("--timeout", "20s").durationValue("--timeout", Duration.ZERO, Duration.ofSeconds(10)))
+                .hasMessageContaining("at most 10 seconds");
         assertThatThrownBy(() -> parse("--timeout", "3h").durationValue("--timeout", Duration.ZERO, max))
                 .hasMessageContaining("at most 120 minutes");
         assertThatThrownBy(() -> parse("--timeout", "soon").durationValue("--timeout", Duration.ZERO, max))
-                .hasMessageContaining("such as 90s");
+                .hasMessageContaining("such as 250ms, 90s");
     }
 }

@@ -1,0 +1,343 @@
+package io.fleetkey.simulator;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpTimeoutException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import javax.net.ssl.SSLContext;
+
+import io.fleetkey.agent.AgentTls;
+import io.fleetkey.agent.DeviceEnroller;
+import io.fleetkey.agent.DeviceIdentity;
+import io.fleetkey.agent.DeviceKeyType;
+import io.fleetkey.agent.EnrollmentPendingException;
+import io.fleetkey.agent.EstCoapsClient;
+import io.fleetkey.agent.EstException;
+import io.fleetkey.agent.EstHttpsClient;
+import io.fleetkey.agent.EstMqttClient;
+import io.fleetkey.agent.EstTransport;
+import io.fleetkey.agent.MemoryCredentialStore;
+import io.fleetkey.simulator.report.Door;
+import io.fleetkey.simulator.report.Operation;
+import io.fleetkey.simulator.report.ProgressLine;
+import io.fleetkey.simulator.report.RunRecorder;
+import io.fleetkey.simulator.report.RunReport;
+
+/**
+ * A fleet of simulated devices, each driven by the device agent's own enrollment code
+ * ({@link DeviceEnroller} over the agent's HTTPS, CoAP/DTLS or MQTT client, a
+ * {@link MemoryCredentialStore} for its key), through up to three phases:
+ * <ol>
+ * <li>first boot: every device enrolls with its one-time token on its door, all at once or
+ * ramped at R devices a second;</li>
+ * <li>renewal wave (optional): every enrolled device renews with its new certificate;</li>
+ * <li>revocation (optional): a share of the enrolled devices is revoked through the fleet API in
+ * one call, then each of them tries to renew on its door and must be turned away.</li>
+ * </ol>
+ * C devices work at a time, on one pool of C threads shared by all devices and phases: never a
+ * thread per device. First enrollments over HTTPS share one client and its keep-alive
+ * connections (the token is in the CSR, so the protocol allows it); a renewal presents the
+ * device's own certificate, so it gets a client of its own, as does every CoAP (one DTLS
+ * handshake each) and MQTT (one broker connection each) operation, closed when it is done.
+ * Registration and key generation happen before the clock starts.
+ */
+final class FleetStorm {
+    static final String SCENARIO = "storm";
+    static final String REVOCATION_REASON = "keyCompromise";
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    private static final EstHttpsClient.Timeouts HTTPS_TIMEOUTS =
+            new EstHttpsClient.Timeouts(Duration.ofSeconds(10), REQUEST_TIMEOUT);
+
+    /** The server's doors; CoAP and MQTT may be null when the mix does not use them. */
+    record Doors(URI https, URI coaps, URI mqtt) {
+        Optional<URI> of(Door door) {
+            return Optional.ofNullable(switch (door) {
+                case HTTPS -> https;
+                case COAP -> coaps;
+                case MQTT -> mqtt;
+            });
+        }
+    }
+
+    /**
+     * @param rampPerSecond devices starting their first boot per second, or 0 for all at once
+     * @param revokeShare   share of the enrolled devices to revoke and check (0 to 1)
+     */
+    record Settings(Doors doors, List<X509Certificate> anchors, String adminToken, int devices, int concurrency,
+                    DoorMix mix, double rampPerSecond, boolean renew, double revokeShare, String group,
+                    Duration timeout) {
+        Settings {
+            for (Door door : mix.weights().keySet()) {
+                if (doors.of(door).isEmpty()) {
+                    throw new IllegalArgumentException("the door mix uses " + door.label() + " but no address for it "
+                            + "was given (--" + (door == Door.COAP ? "coap" : "mqtt") + ")");
+                }
+            }
+        }
+
+        /** What the report shows of the settings; the token stays out. */
+        Map<String, String> describe() {
+            Map<String, String> shown = new LinkedHashMap<>();
+            shown.put("server", doors.https().toString());
+            doors.of(Door.COAP).ifPresent(u -> shown.put("coap", u.toString()));
+            doors.of(Door.MQTT).ifPresent(u -> shown.put("mqtt", u.toString()));
+            shown.put("devices", Integer.toString(devices));
+            shown.put("concurrency", Integer.toString(concurrency));
+            shown.put("doors", mix.describe());
+            shown.put("first boot", rampPerSecond > 0 ? String.format(Locale.ROOT, "ramp of %.0f/s", rampPerSecond)
+                    : "all at once");
+            shown.put("renewal wave", renew ? "yes" : "no");
+            shown.put("revoked share", String.format(Locale.ROOT, "%.1f%%", revokeShare * 100));
+            shown.put("group", group);
+            shown.put("timeout", timeout.toString());
+            return shown;
+        }
+    }
+
+    /** One device: its id, door, token and the store that holds its key and certificate. */
+    private record Device(String id, Door door, String token, MemoryCredentialStore store) {
+        Optional<DeviceIdentity> identity() {
+            return store.load();
+        }
+    }
+
+    /** What one phase does with one device, reporting to its own series. */
+    private interface Step {
+        void run(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException;
+    }
+
+    private final Settings settings;
+    private final PrintStream out;
+    private final boolean terminal;
+    private SSLContext tls;
+    private EstHttpsClient sharedHttps;
+
+    /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
+    FleetStorm(Settings settings, PrintStream out, boolean terminal) {
+        this.settings = settings;
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
+        long deadline = System.nanoTime() + settings.timeout().toNanos();
+        tls = AgentTls.trusting(settings.anchors());
+        sharedHttps = new EstHttpsClient(settings.doors().https(), tls, HTTPS_TIMEOUTS);
+        FleetApiClient fleet = new FleetApiClient(settings.doors().https(), tls, settings.adminToken());
+        int n = settings.devices();
+
+        String runId = Long.toString(System.currentTimeMillis(), 36);
+        String[] ids = new String[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = EnrollStorm.deviceId(settings.group(), runId, i);
+        }
+        String[] tokens = EnrollStorm.register(fleet, settings.group(), ids, out, deadline);
+        List<Door> doors = settings.mix().assign(n);
+        long prepareStart = System.nanoTime();
+        List<Device> devices = IntStream.range(0, n).parallel().mapToObj(i -> {
+            MemoryCredentialStore store = new MemoryCredentialStore(ids[i]);
+            store.pendingKeyPair(DeviceKeyType.P256); // made before the clock starts, as on a device at the factory
+            return new Device(ids[i], doors.get(i), tokens[i], store);
+        }).toList();
+        out.printf(Locale.ROOT, "Prepared %d device keys in %.1f s%n", n, (System.nanoTime() - prepareStart) / 1e9);
+
+        RunRecorder recorder = RunRecorder.start(SCENARIO, settings.describe());
+        int revokeCount = (int) Math.round(settings.revokeShare() * n); // at most; fewer if fewer enrolled
+        long planned = n + (settings.renew() ? n : 0) + 2L * revokeCount;
+        ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency(), EnrollStorm.daemonThreads("device"));
+        try (ProgressLine progress = ProgressLine.start(out, terminal, planned, recorder::progress)) {
+            out.printf(Locale.ROOT, "First boot: %d devices (%s), %s, %d at a time%n", n, settings.mix().describe(),
+                    settings.rampPerSecond() > 0 ? String.format(Locale.ROOT, "%.0f a second", settings.rampPerSecond())
+                            : "all at once", settings.concurrency());
+            phase(pool, recorder, Operation.ENROLL, devices, settings.rampPerSecond(), deadline, this::enroll);
+            List<Device> enrolled = devices.stream().filter(d -> d.identity().isPresent()).toList();
+            if (settings.renew()) {
+                out.printf(Locale.ROOT, "Renewal wave: %d enrolled devices renew%n", enrolled.size());
+                phase(pool, recorder, Operation.RENEW, enrolled, 0, deadline, this::renew);
+            }
+            if (revokeCount > 0) {
+                List<Device> chosen = evenlySpread(enrolled, Math.min(revokeCount, enrolled.size()));
+                out.printf(Locale.ROOT, "Revocation: %d devices revoked through the fleet API, then each must be turned "
+                        + "away on its door%n", chosen.size());
+                revoke(fleet, recorder, chosen, deadline);
+                phase(pool, recorder, Operation.CUT_OFF, chosen, 0, deadline, this::checkCutOff);
+            }
+        } finally {
+            pool.shutdownNow();
+            pool.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        return recorder.finish();
+    }
+
+    /** Runs one step for every device, C at a time, optionally ramped; whatever the deadline stops is not run. */
+    private void phase(ExecutorService pool, RunRecorder recorder, Operation operation, List<Device> devices,
+                       double ratePerSecond, long deadline, Step step) throws InterruptedException {
+        Map<Door, RunRecorder.SeriesRecorder> series = new EnumMap<>(Door.class);
+        for (Door door : settings.mix().weights().keySet()) {
+            series.put(door, recorder.series(door, operation));
+        }
+        AtomicInteger next = new AtomicInteger();
+        Map<Door, AtomicInteger> finished = new EnumMap<>(Door.class);
+        series.keySet().forEach(d -> finished.put(d, new AtomicInteger()));
+        long start = System.nanoTime();
+        CountDownLatch workers = new CountDownLatch(settings.concurrency());
+        for (int t = 0; t < settings.concurrency(); t++) {
+            pool.execute(() -> {
+                try {
+                    while (true) {
+                        int i = next.getAndIncrement();
+                        if (i >= devices.size()) {
+                            return;
+                        }
+                        if (ratePerSecond > 0) {
+                            long due = start + (long) (i * 1e9 / ratePerSecond);
+                            long wait = due - System.nanoTime();
+                            if (wait > 0) {
+                                TimeUnit.NANOSECONDS.sleep(wait);
+                            }
+                        }
+                        if (System.nanoTime() > deadline) {
+                            return;
+                        }
+                        Device device = devices.get(i);
+                        step.run(device, series.get(device.door()), recorder.now());
+                        finished.get(device.door()).incrementAndGet();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    workers.countDown();
+                }
+            });
+        }
+        long waitNanos = Math.max(0, deadline - System.nanoTime()) + REQUEST_TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(5);
+        workers.await(waitNanos, TimeUnit.NANOSECONDS);
+        // Devices whose step never ended (the time ran out) did not run.
+        Map<Door, Long> planned = new EnumMap<>(Door.class);
+        devices.forEach(d -> planned.merge(d.door(), 1L, Long::sum));
+        planned.forEach((door, count) -> series.get(door).notRun(Math.max(0, count - finished.get(door).get())));
+    }
+
+    private void enroll(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+        try (Transport transport = transport(device, null)) {
+            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
+            series.succeeded(begin);
+        } catch (EstException | EnrollmentPendingException e) {
+            series.refused(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+        } catch (IOException | RuntimeException e) {
+            series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+        }
+    }
+
+    private void renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+        DeviceIdentity identity = device.identity().orElseThrow();
+        try (Transport transport = transport(device, identity)) {
+            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
+            series.succeeded(begin);
+        } catch (EstException | EnrollmentPendingException e) {
+            series.refused(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+        } catch (IOException | RuntimeException e) {
+            series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+        }
+    }
+
+    /**
+     * A revoked device tries to renew on its door. Being turned away is the success this check
+     * counts: a refusal from the server, or a TLS/DTLS handshake or broker connection it refuses.
+     * A renewal that goes through, or no answer at all, is a failure.
+     */
+    private void checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+        DeviceIdentity identity = device.identity().orElseThrow();
+        try (Transport transport = transport(device, identity)) {
+            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
+            series.failed("NOT_CUT_OFF", "revoked device " + device.id() + " renewed on " + device.door().label());
+        } catch (EstException | EnrollmentPendingException e) {
+            series.succeeded(begin);
+        } catch (HttpTimeoutException e) {
+            series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
+        } catch (IOException e) {
+            if (isTimeout(e)) {
+                series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
+            } else {
+                series.succeeded(begin);
+            }
+        } catch (RuntimeException e) {
+            series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+        }
+    }
+
+    private static boolean isTimeout(IOException e) {
+        String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
+        return message.contains("timed out") || message.contains("timeout") || message.contains("no answer");
+    }
+
+    /** The fleet API's revoke by list, in chunks it accepts; each device's REVOKE takes the time of its call. */
+    private void revoke(FleetApiClient fleet, RunRecorder recorder, List<Device> chosen, long deadline)
+            throws InterruptedException {
+        Map<Door, RunRecorder.SeriesRecorder> series = new EnumMap<>(Door.class);
+        for (Door door : settings.mix().weights().keySet()) {
+            series.put(door, recorder.series(door, Operation.REVOKE));
+        }
+        for (int from = 0; from < chosen.size(); from += FleetApiClient.MAX_BULK) {
+            List<Device> chunk = chosen.subList(from, Math.min(chosen.size(), from + FleetApiClient.MAX_BULK));
+            if (System.nanoTime() > deadline) {
+                chunk.forEach(d -> series.get(d.door()).notRun(1));
+                continue;
+            }
+            long begin = recorder.now();
+            try {
+                fleet.revokeDevices(chunk.stream().map(Device::id).toList(), REVOCATION_REASON, "simulator storm");
+                chunk.forEach(d -> series.get(d.door()).succeeded(begin));
+            } catch (FleetApiClient.FleetApiException e) {
+                chunk.forEach(d -> series.get(d.door()).refused("HTTP_" + e.status(), EnrollStorm.sample(e)));
+            } catch (IOException e) {
+                chunk.forEach(d -> series.get(d.door()).failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e)));
+            }
+        }
+    }
+
+    /** count devices spread evenly over the list, so every door and stretch of the fleet is sampled. */
+    private static List<Device> evenlySpread(List<Device> devices, int count) {
+        List<Device> chosen = new ArrayList<>(count);
+        for (int j = 0; j < count; j++) {
+            chosen.add(devices.get((int) ((long) j * devices.size() / count)));
+        }
+        return chosen;
+    }
+
+    /** The agent's client for one operation of one device, closed afterwards unless it is the shared one. */
+    private record Transport(EstTransport est, boolean shared) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (!shared) {
+                est.close();
+            }
+        }
+    }
+
+    private Transport transport(Device device, DeviceIdentity identity) throws IOException {
+        URI uri = settings.doors().of(device.door()).orElseThrow();
+        return switch (device.door()) {
+            case HTTPS -> identity == null ? new Transport(sharedHttps, true) : new Transport(new EstHttpsClient(uri,
+                    AgentTls.trusting(settings.anchors(), () -> identity), HTTPS_TIMEOUTS), false);
+            case COAP -> new Transport(new EstCoapsClient(uri, settings.anchors(), identity, REQUEST_TIMEOUT), false);
+            case MQTT -> new Transport(new EstMqttClient(uri, device.id(), settings.anchors(), identity, REQUEST_TIMEOUT),
+                    false);
+        };
+    }
+}

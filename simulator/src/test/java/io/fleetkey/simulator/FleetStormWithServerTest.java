@@ -1,0 +1,78 @@
+package io.fleetkey.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+import io.fleetkey.simulator.report.Door;
+import io.fleetkey.simulator.report.Operation;
+import io.fleetkey.simulator.report.Outcome;
+import io.fleetkey.simulator.report.ReportFiles;
+import io.fleetkey.simulator.report.ReportJson;
+import io.fleetkey.simulator.report.RunReport;
+import io.fleetkey.simulator.testing.ServerProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A few hundred simulated devices, each run by the agent's own code, against a real server with
+ * all three doors open: first boot spread over HTTPS, CoAP/DTLS and the embedded MQTT broker,
+ * a renewal wave, and a tenth of the fleet revoked and checked to be turned away on its door.
+ */
+class FleetStormWithServerTest {
+    private static final String ADMIN_TOKEN = "fleet-storm-test-admin-token-0123456789";
+    private static final int DEVICES = 300;
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void a_mixed_fleet_enrolls_renews_and_its_revoked_share_is_cut_off_on_every_door() throws Exception {
+        try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
+            Path reportDir = temp.resolve("report");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN))
+                    .run(new String[]{"storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+                        "--coap", server.coap(), "--mqtt", server.mqtt(), "--doors", "https=1,coap=1,mqtt=1",
+                        "--devices", Integer.toString(DEVICES), "--concurrency", "16", "--renew", "--revoke", "10%",
+                        "--group", "fleet", "--timeout", "5m", "--report-dir", reportDir.toString()});
+            String printed = out.toString(StandardCharsets.UTF_8);
+            System.out.print(printed); // the run's own summary, for whoever reads the build log
+
+            assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+            assertThat(printed).contains("Run storm:", "First boot: 300 devices", "Renewal wave: 300 enrolled devices",
+                    "Revocation: 30 devices", "Report written to");
+            RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
+            assertThat(report.scenario()).isEqualTo("storm");
+            assertThat(report.settings()).containsEntry("devices", "300").containsEntry("revoked share", "10.0%");
+            assertThat(report.totalUnsuccessful()).isZero();
+            for (Door door : Door.values()) {
+                assertThat(series(report, door, Operation.ENROLL).count(Outcome.SUCCEEDED)).as(door + " enroll")
+                        .isEqualTo(DEVICES / 3);
+                assertThat(series(report, door, Operation.RENEW).count(Outcome.SUCCEEDED)).as(door + " renew")
+                        .isEqualTo(DEVICES / 3);
+                RunReport.Series cutOff = series(report, door, Operation.CUT_OFF);
+                assertThat(cutOff.count(Outcome.SUCCEEDED)).as(door + " cut off").isEqualTo(10);
+                assertThat(series(report, door, Operation.REVOKE).count(Outcome.SUCCEEDED)).isEqualTo(10);
+                assertThat(series(report, door, Operation.ENROLL).latency().p99Ms()).isPositive();
+            }
+            assertThat(Files.readString(reportDir.resolve(ReportFiles.HTML)))
+                    .contains("data-series=\"CoAP enroll\"", "data-series=\"MQTT renew\"", "data-series=\"HTTPS cut-off check\"");
+        }
+    }
+
+    private static RunReport.Series series(RunReport report, Door door, Operation operation) {
+        Optional<RunReport.Series> found = report.series().stream()
+                .filter(s -> s.door() == door && s.operation() == operation).findFirst();
+        assertThat(found).as(door.label() + " " + operation.label()).isPresent();
+        return found.get();
+    }
+}
