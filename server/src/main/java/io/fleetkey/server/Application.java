@@ -1,5 +1,7 @@
 package io.fleetkey.server;
 
+import java.util.Map;
+
 import io.fleetkey.server.cli.FleetkeyCli;
 import io.micronaut.runtime.Micronaut;
 import io.swagger.v3.oas.annotations.OpenAPIDefinition;
@@ -29,5 +31,14 @@ public final class Application {
 
     private static void startServer(String[] args) {
         Micronaut.build(args).mainClass(Application.class).banner(false).start();
+    }
+
+    /**
+     * Starts a server inside the calling process, as the simulator's demo does, with these
+     * settings over the defaults ({@code fleetkey.data-dir}, ports, ...). Closing what it returns
+     * stops the server.
+     */
+    public static AutoCloseable start(Map<String, Object> settings) {
+        return Micronaut.build(new String[0]).mainClass(Application.class).properties(settings).banner(false).start();
     }
 }
