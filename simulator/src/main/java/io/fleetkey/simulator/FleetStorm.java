@@ -2,6 +2,7 @@ package io.fleetkey.simulator;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpTimeoutException;
 import java.security.cert.X509Certificate;
@@ -18,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
 import javax.net.ssl.SSLContext;
 
@@ -77,10 +79,12 @@ final class FleetStorm {
     /**
      * @param rampPerSecond devices starting their first boot per second, or 0 for all at once
      * @param revokeShare   share of the enrolled devices to revoke and check (0 to 1)
+     * @param baseline      how long to measure the crypto-only baseline before the run; zero for none
+     * @param coapFault     loss and delay on the CoAP devices' link for the whole run, or null for a clean link
      */
     record Settings(Doors doors, List<X509Certificate> anchors, String adminToken, int devices, int concurrency,
                     DoorMix mix, double rampPerSecond, boolean renew, double revokeShare, String group,
-                    Duration timeout) {
+                    Duration timeout, Duration baseline, CoapFault coapFault) {
         Settings {
             for (Door door : mix.weights().keySet()) {
                 if (doors.of(door).isEmpty()) {
@@ -103,9 +107,20 @@ final class FleetStorm {
                     : "all at once");
             shown.put("renewal wave", renew ? "yes" : "no");
             shown.put("revoked share", String.format(Locale.ROOT, "%.1f%%", revokeShare * 100));
+            if (coapFault != null) {
+                shown.put("CoAP link", coapFault.describe());
+            }
             shown.put("group", group);
             shown.put("timeout", timeout.toString());
             return shown;
+        }
+    }
+
+    /** A lossy, slow link between the CoAP devices and the CoAP door (a {@link UdpFaultRelay}). */
+    record CoapFault(double loss, Duration delay) {
+        String describe() {
+            return String.format(Locale.ROOT, "%.1f%% of datagrams lost each way, %d ms delay", loss * 100,
+                    delay.toMillis());
         }
     }
 
@@ -116,9 +131,9 @@ final class FleetStorm {
         }
     }
 
-    /** What one phase does with one device, reporting to its own series. */
+    /** What one phase does with one device, reporting to its own series; true when it succeeded. */
     private interface Step {
-        void run(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException;
+        boolean run(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException;
     }
 
     private final Settings settings;
@@ -126,12 +141,24 @@ final class FleetStorm {
     private final boolean terminal;
     private SSLContext tls;
     private EstHttpsClient sharedHttps;
+    /** Where CoAP devices send their datagrams: the door, or the fault relay in front of it. */
+    private URI coapPath;
+    private final LongAdder coapSucceeded = new LongAdder();
+    private final LongAdder coapUnsuccessful = new LongAdder();
+
+    private final boolean narrate;
 
     /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
     FleetStorm(Settings settings, PrintStream out, boolean terminal) {
+        this(settings, out, terminal, false);
+    }
+
+    /** @param narrate also print what happened to each revoked device, for a small run someone watches */
+    FleetStorm(Settings settings, PrintStream out, boolean terminal, boolean narrate) {
         this.settings = settings;
         this.out = out;
         this.terminal = terminal;
+        this.narrate = narrate;
     }
 
     RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
@@ -156,7 +183,29 @@ final class FleetStorm {
         }).toList();
         out.printf(Locale.ROOT, "Prepared %d device keys in %.1f s%n", n, (System.nanoTime() - prepareStart) / 1e9);
 
+        RunReport.Baseline baseline = null;
+        if (!settings.baseline().isZero()) {
+            int cores = Runtime.getRuntime().availableProcessors();
+            out.printf(Locale.ROOT, "Measuring the crypto-only baseline (%s) on %d threads for %d s...%n",
+                    CryptoBaseline.NAME, cores, settings.baseline().toSeconds());
+            baseline = CryptoBaseline.measure(settings.baseline(), cores);
+            out.printf(Locale.ROOT, "Baseline: %.0f sign+verify a second%n", baseline.perSecond());
+        }
         RunRecorder recorder = RunRecorder.start(SCENARIO, settings.describe());
+        if (baseline != null) {
+            recorder.baseline(baseline);
+        }
+        UdpFaultRelay relay = null;
+        RunRecorder.FaultRecorder fault = null;
+        coapPath = settings.doors().coaps();
+        if (settings.coapFault() != null && coapPath != null) {
+            URI door = coapPath;
+            relay = new UdpFaultRelay(new InetSocketAddress(door.getHost(), door.getPort() < 0
+                    ? EstCoapsClient.DEFAULT_PORT : door.getPort()), settings.coapFault().loss(), settings.coapFault().delay());
+            coapPath = URI.create("coaps://127.0.0.1:" + relay.address().getPort());
+            fault = recorder.faultBegins("CoAP link", settings.coapFault().describe());
+            out.println("CoAP devices go through a relay on " + coapPath + ": " + settings.coapFault().describe());
+        }
         int revokeCount = (int) Math.round(settings.revokeShare() * n); // at most; fewer if fewer enrolled
         long planned = n + (settings.renew() ? n : 0) + 2L * revokeCount;
         ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency(), EnrollStorm.daemonThreads("device"));
@@ -180,6 +229,13 @@ final class FleetStorm {
         } finally {
             pool.shutdownNow();
             pool.awaitTermination(10, TimeUnit.SECONDS);
+            if (relay != null) {
+                relay.close();
+                fault.ends();
+                fault.recovery(coapSucceeded.sum(), coapUnsuccessful.sum(), String.format(Locale.ROOT,
+                        "CoAP operations that got through despite the link (%d datagrams relayed, %d dropped)",
+                        relay.relayed(), relay.dropped()));
+            }
         }
         return recorder.finish();
     }
@@ -215,8 +271,11 @@ final class FleetStorm {
                             return;
                         }
                         Device device = devices.get(i);
-                        step.run(device, series.get(device.door()), recorder.now());
+                        boolean succeeded = step.run(device, series.get(device.door()), recorder.now());
                         finished.get(device.door()).incrementAndGet();
+                        if (device.door() == Door.COAP) {
+                            (succeeded ? coapSucceeded : coapUnsuccessful).increment();
+                        }
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -233,26 +292,32 @@ final class FleetStorm {
         planned.forEach((door, count) -> series.get(door).notRun(Math.max(0, count - finished.get(door).get())));
     }
 
-    private void enroll(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+    private boolean enroll(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         try (Transport transport = transport(device, null)) {
             new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
             series.succeeded(begin);
+            return true;
         } catch (EstException | EnrollmentPendingException e) {
             series.refused(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
         } catch (IOException | RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
         }
     }
 
-    private void renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+    private boolean renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
             new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
             series.succeeded(begin);
+            return true;
         } catch (EstException | EnrollmentPendingException e) {
             series.refused(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
         } catch (IOException | RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
         }
     }
 
@@ -261,23 +326,40 @@ final class FleetStorm {
      * counts: a refusal from the server, or a TLS/DTLS handshake or broker connection it refuses.
      * A renewal that goes through, or no answer at all, is a failure.
      */
-    private void checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+    private boolean checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
             new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
             series.failed("NOT_CUT_OFF", "revoked device " + device.id() + " renewed on " + device.door().label());
+            tell(device, "NOT cut off: its renewal went through");
+            return false;
         } catch (EstException | EnrollmentPendingException e) {
             series.succeeded(begin);
+            tell(device, "cut off: the server refused its renewal (" + EnrollStorm.failureKind(e) + ": "
+                    + EnrollStorm.sample(e) + ")");
+            return true;
         } catch (HttpTimeoutException e) {
             series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
+            return false;
         } catch (IOException e) {
             if (isTimeout(e)) {
                 series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
+                return false;
             } else {
                 series.succeeded(begin);
+                tell(device, "cut off: the " + device.door().label() + " door refused its connection ("
+                        + EnrollStorm.sample(e) + ")");
+                return true;
             }
         } catch (RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
+        }
+    }
+
+    private void tell(Device device, String what) {
+        if (narrate) {
+            out.printf(Locale.ROOT, "  revoked device %s on %s: %s%n", device.id(), device.door().label(), what);
         }
     }
 
@@ -335,7 +417,7 @@ final class FleetStorm {
         return switch (device.door()) {
             case HTTPS -> identity == null ? new Transport(sharedHttps, true) : new Transport(new EstHttpsClient(uri,
                     AgentTls.trusting(settings.anchors(), () -> identity), HTTPS_TIMEOUTS), false);
-            case COAP -> new Transport(new EstCoapsClient(uri, settings.anchors(), identity, REQUEST_TIMEOUT), false);
+            case COAP -> new Transport(new EstCoapsClient(coapPath, settings.anchors(), identity, REQUEST_TIMEOUT), false);
             case MQTT -> new Transport(new EstMqttClient(uri, device.id(), settings.anchors(), identity, REQUEST_TIMEOUT),
                     false);
         };

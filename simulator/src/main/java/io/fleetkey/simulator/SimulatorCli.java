@@ -46,6 +46,12 @@ public final class SimulatorCli {
             Usage: fleetkey-simulator <scenario> [options]
                    fleetkey-simulator factory <command> [options]
 
+            First look:
+              demo           starts a server in this process and runs a small fleet on all three
+                             doors: enroll, renew, revoke one device per door and show it cut off
+                             (--server-jar FILE if server/target/fleetkey-server.jar is not found,
+                             --report-dir DIR, default fleetkey-demo-report)
+
             Scenarios:
               storm          N simulated devices, each run by the agent's own code: first boot on
                              HTTPS, CoAP/DTLS and MQTT by share (at once or ramped), then an
@@ -66,6 +72,12 @@ public final class SimulatorCli {
               --renew              after first boot, every enrolled device renews once
               --revoke SHARE       revoke this share of the enrolled devices (e.g. 10%%) through the
                                    fleet API, then check that each is turned away on its door
+              --coap-loss SHARE    CoAP devices reach the door through a relay that drops this
+                                   share of datagrams each way (0%% to 50%%), reported as a fault
+              --coap-delay D       ... and holds every datagram this long (e.g. 80ms)
+              --baseline DURATION  measure the crypto-only rate (sign+verify P-256, one thread per
+                                   core) this long before the run, for comparison; 0s for none
+                                   (default: 3s)
               --max-failures counts every operation: enroll, renew, revoke and cut-off check.
 
             enroll-storm options:
@@ -111,6 +123,9 @@ public final class SimulatorCli {
         if ("factory".equals(args[0])) {
             return new FactoryCommand(out, err, env).run(rest);
         }
+        if ("demo".equals(args[0]) && !rest.contains("--help")) {
+            return demo(rest);
+        }
         if (Set.of("help", "--help", "-h").contains(args[0]) || rest.contains("--help")) {
             out.print(USAGE_TEXT);
             return OK;
@@ -123,7 +138,8 @@ public final class SimulatorCli {
             Set<String> withValue = new java.util.HashSet<>(Set.of("--server", "--ca-cert", "--admin-token",
                     "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
             if (storm) {
-                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--revoke"));
+                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--revoke", "--baseline", "--coap-loss",
+                        "--coap-delay"));
             }
             Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew") : Set.of());
             FailureThreshold threshold = failureThreshold(arguments);
@@ -164,6 +180,30 @@ public final class SimulatorCli {
             Thread.currentThread().interrupt();
             err.println("fleetkey-simulator: interrupted");
             return FAILURES;
+        }
+    }
+
+    private int demo(List<String> rest) {
+        try {
+            Arguments arguments = Arguments.parse(rest, Set.of("--server-jar", "--report-dir"), Set.of());
+            Optional<Path> jar = Demo.findServerJar(arguments.value("--server-jar"));
+            if (jar.isEmpty()) {
+                throw new UsageException("the demo starts the server from its jar and cannot find it: build it with "
+                        + "'mvn -pl server -am package -DskipTests' in the repository, or pass --server-jar FILE");
+            }
+            RunReport report = new Demo(out).run(jar.get(), Path.of(arguments.value("--report-dir")
+                    .orElse("fleetkey-demo-report")));
+            return FailureThreshold.NONE.exitStatus(report);
+        } catch (UsageException e) {
+            err.println("fleetkey-simulator: " + e.getMessage());
+            return USAGE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("fleetkey-simulator: interrupted");
+            return FAILURES;
+        } catch (Exception e) {
+            err.println("fleetkey-simulator: the demo failed: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return SETUP_FAILED;
         }
     }
 
@@ -225,23 +265,52 @@ public final class SimulatorCli {
         double share = 0;
         if (arguments.value("--revoke").isPresent()) {
             String text = arguments.value("--revoke").get().trim();
-            try {
-                share = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1)) / 100
-                        : Double.parseDouble(text);
-            } catch (NumberFormatException e) {
-                throw new UsageException("--revoke '" + text + "' is not a share; use e.g. 10% or 0.1");
-            }
+            share = share("--revoke", text);
             if (!(share > 0 && share <= 1)) {
                 throw new UsageException("--revoke must be more than 0% and at most 100%, not " + text);
             }
         }
+        FleetStorm.CoapFault coapFault = null;
+        if (arguments.value("--coap-loss").isPresent() || arguments.value("--coap-delay").isPresent()) {
+            String lossText = arguments.value("--coap-loss").orElse("0%").trim();
+            double loss = share("--coap-loss", lossText);
+            if (!(loss >= 0 && loss <= 0.5)) {
+                throw new UsageException("--coap-loss must be 0% to 50%, not " + lossText);
+            }
+            Duration delay = arguments.value("--coap-delay").isPresent()
+                    ? arguments.durationValue("--coap-delay", Duration.ZERO, Duration.ofSeconds(10)) : Duration.ZERO;
+            if (!mix.weights().containsKey(io.fleetkey.simulator.report.Door.COAP)) {
+                throw new UsageException("--coap-loss and --coap-delay act on CoAP devices; add coap to --doors");
+            }
+            coapFault = new FleetStorm.CoapFault(loss, delay);
+        }
         try {
             return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt), common.anchors(),
                     common.adminToken(), common.devices(), common.concurrency(), mix, ramp, arguments.flag("--renew"),
-                    share, common.group(), common.timeout());
+                    share, common.group(), common.timeout(),
+                    baseline(arguments), coapFault);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    /** A share written as {@code 10%} or {@code 0.1}. */
+    private static double share(String option, String text) throws UsageException {
+        try {
+            return text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1)) / 100
+                    : Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " '" + text + "' is not a share; use e.g. 10% or 0.1");
+        }
+    }
+
+    /** {@code --baseline}: a duration up to a minute, or 0 / 0s for none. */
+    private static Duration baseline(Arguments arguments) throws UsageException {
+        String text = arguments.value("--baseline").orElse("3s").trim();
+        if (text.equals("0") || text.equals("0s")) {
+            return Duration.ZERO;
+        }
+        return arguments.durationValue("--baseline", Duration.ofSeconds(3), Duration.ofMinutes(1));
     }
 
     /** A CoAP or MQTT door on this machine, like --server. */

@@ -43,7 +43,7 @@ class FleetStormWithServerTest {
                     .run(new String[]{"storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
                         "--coap", server.coap(), "--mqtt", server.mqtt(), "--doors", "https=1,coap=1,mqtt=1",
                         "--devices", Integer.toString(DEVICES), "--concurrency", "16", "--renew", "--revoke", "10%",
-                        "--group", "fleet", "--timeout", "5m", "--report-dir", reportDir.toString()});
+                        "--group", "fleet", "--timeout", "5m", "--baseline", "1s", "--report-dir", reportDir.toString()});
             String printed = out.toString(StandardCharsets.UTF_8);
             System.out.print(printed); // the run's own summary, for whoever reads the build log
 
@@ -54,6 +54,7 @@ class FleetStormWithServerTest {
             assertThat(report.scenario()).isEqualTo("storm");
             assertThat(report.settings()).containsEntry("devices", "300").containsEntry("revoked share", "10.0%");
             assertThat(report.totalUnsuccessful()).isZero();
+            assertThat(report.baseline().perSecond()).isPositive();
             for (Door door : Door.values()) {
                 assertThat(series(report, door, Operation.ENROLL).count(Outcome.SUCCEEDED)).as(door + " enroll")
                         .isEqualTo(DEVICES / 3);
@@ -66,6 +67,38 @@ class FleetStormWithServerTest {
             }
             assertThat(Files.readString(reportDir.resolve(ReportFiles.HTML)))
                     .contains("data-series=\"CoAP enroll\"", "data-series=\"MQTT renew\"", "data-series=\"HTTPS cut-off check\"");
+        }
+    }
+
+    @Test
+    void coap_devices_behind_a_lossy_slow_link_mostly_enroll_and_the_fault_is_reported() throws Exception {
+        try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
+            Path reportDir = temp.resolve("lossy");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err,
+                    Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN))
+                    .run(new String[]{"storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+                        "--coap", server.coap(), "--doors", "coap", "--devices", "60", "--concurrency", "12",
+                        "--coap-loss", "5%", "--coap-delay", "20ms", "--baseline", "0", "--group", "lossy",
+                        "--max-failures", "10%", "--report-dir", reportDir.toString()});
+            String printed = out.toString(StandardCharsets.UTF_8);
+            System.out.print(printed);
+
+            assertThat(status).as(printed).isEqualTo(SimulatorCli.OK);
+            RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
+            // DTLS and CoAP retransmissions carry nearly every device through; one that still gets no
+            // answer within its 30 s is reported as such, with the fault it happened under.
+            RunReport.Series enroll = series(report, Door.COAP, Operation.ENROLL);
+            assertThat(enroll.count(Outcome.SUCCEEDED)).isGreaterThanOrEqualTo(54);
+            assertThat(enroll.count(Outcome.SUCCEEDED) + enroll.count(Outcome.FAILED)).isEqualTo(60);
+            assertThat(report.faults()).singleElement().satisfies(fault -> {
+                assertThat(fault.kind()).isEqualTo("CoAP link");
+                assertThat(fault.detail()).contains("5.0% of datagrams lost each way, 20 ms delay");
+                assertThat(fault.recovered()).isEqualTo(enroll.count(Outcome.SUCCEEDED));
+                assertThat(fault.recovered() + fault.notRecovered()).isEqualTo(60);
+                assertThat(fault.recovery()).containsPattern("\\d+ datagrams relayed, [1-9]\\d* dropped");
+            });
+            assertThat(report.baseline()).isNull();
         }
     }
 
