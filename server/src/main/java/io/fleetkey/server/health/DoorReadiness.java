@@ -31,6 +31,11 @@ public class DoorReadiness implements HealthIndicator {
         doors.put(door, false);
     }
 
+    /** True when the door is expected and does not serve (yet, or any more); false when it serves or is not expected. */
+    public synchronized boolean waitingFor(String door) {
+        return Boolean.FALSE.equals(doors.get(door));
+    }
+
     /** Each door that started, and whether it serves yet. */
     public synchronized Map<String, Boolean> doors() {
         return Map.copyOf(doors);

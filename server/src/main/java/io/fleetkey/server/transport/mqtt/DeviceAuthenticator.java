@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BooleanSupplier;
 
 import com.hivemq.extension.sdk.api.async.Async;
 import com.hivemq.extension.sdk.api.async.TimeoutFallback;
@@ -43,6 +44,10 @@ import io.fleetkey.server.enrollment.RejectedTraffic;
  *       client id = a registered, unrevoked device id; on the TLS listener, and on the plain one
  *       only with the development switch. Its token is checked later, in its CSR.</li>
  * </ul>
+ * While the server's own client is not subscribed to the requests (the broker has just started,
+ * or the client lost its connection), devices are refused with Server unavailable (0x88): a
+ * request published then would reach no one, and the device would wait for an answer in vain.
+ * <p>
  * A device may publish its own requests and subscribe to its own answers and events
  * (docs/mqtt-protocol.md, "Who may publish what"); anything else is denied, and the broker
  * disconnects a client that publishes outside its rules. Every refusal goes to
@@ -57,13 +62,16 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
     private final InternalCredentials internal;
     private final boolean allowPlainDevices;
     private final Executor blocking;
+    private final BooleanSupplier doorNotListening;
 
+    /** @param doorNotListening true while the server's EST listener is not subscribed to the requests */
     DeviceAuthenticator(EnrollmentService enrollment, InternalCredentials internal, boolean allowPlainDevices,
-                        Executor blocking) {
+                        Executor blocking, BooleanSupplier doorNotListening) {
         this.enrollment = enrollment;
         this.internal = internal;
         this.allowPlainDevices = allowPlainDevices;
         this.blocking = blocking;
+        this.doorNotListening = doorNotListening;
     }
 
     @Override
@@ -89,6 +97,12 @@ final class DeviceAuthenticator implements SimpleAuthenticator {
         if (clientId.startsWith(InternalCredentials.CLIENT_ID_PREFIX)) {
             refuse(output, connection, clientId, ConnackReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
                     "client ids starting with '" + InternalCredentials.CLIENT_ID_PREFIX + "' are the server's own");
+            return;
+        }
+        if (doorNotListening.getAsBoolean()) {
+            refuse(output, connection, clientId, ConnackReasonCode.SERVER_UNAVAILABLE,
+                    "the server is not listening for EST requests yet (starting, or reconnecting to the broker); "
+                            + "try again in a moment");
             return;
         }
         Optional<String> named = MqttTopics.deviceOfClientId(clientId);

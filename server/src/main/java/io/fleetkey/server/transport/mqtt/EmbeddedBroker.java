@@ -77,6 +77,10 @@ public class EmbeddedBroker {
                           DoorReadiness readiness, @Named(TaskExecutors.BLOCKING) ExecutorService blocking,
                           @Named(TaskExecutors.SCHEDULED) TaskScheduler scheduler) {
         readiness.expect(NAME);
+        if (config.getMqtt().isEnabled()) {
+            // The door connects after the broker starts; until it listens, devices are told to come back.
+            readiness.expect(MqttDoor.NAME);
+        }
         this.scheduler = scheduler;
         this.settings = config.getMqtt().getEmbedded();
         this.enrollment = enrollment;
@@ -92,7 +96,7 @@ public class EmbeddedBroker {
                     + ": " + e.getMessage() + "; check FLEETKEY_DATA_DIR", e);
         }
         DeviceAuthenticator authenticator = new DeviceAuthenticator(enrollment, internal,
-                settings.isAllowPlainDevices(), blocking);
+                settings.isAllowPlainDevices(), blocking, () -> readiness.waitingFor(MqttDoor.NAME));
         EmbeddedExtension extension = EmbeddedExtension.builder()
                 .withId("fleetkey-device-access").withName("Fleetkey device access").withVersion("1")
                 .withAuthor("Fleetkey").withPriority(1000).withStartPriority(1000)
