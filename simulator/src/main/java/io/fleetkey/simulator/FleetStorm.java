@@ -147,6 +147,10 @@ final class FleetStorm {
     private final LongAdder coapUnsuccessful = new LongAdder();
 
     private final boolean narrate;
+    private InProcessServer restartable;
+    private Duration restartAfter;
+    /** Devices whose first boot did not succeed: tried once more after a server restart. */
+    private final java.util.Queue<Device> unsuccessfulFirstBoot = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
     FleetStorm(Settings settings, PrintStream out, boolean terminal) {
@@ -159,6 +163,16 @@ final class FleetStorm {
         this.out = out;
         this.terminal = terminal;
         this.narrate = narrate;
+    }
+
+    /**
+     * During first boot, {@code after} its start, stops the server the simulator started and
+     * starts it again on the same data and ports: a fault in the report. Devices whose first
+     * boot did not succeed are then tried once more ({@code reconnect}), which says what recovered.
+     */
+    void restartServer(InProcessServer server, Duration after) {
+        this.restartable = server;
+        this.restartAfter = after;
     }
 
     RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
@@ -213,7 +227,12 @@ final class FleetStorm {
             out.printf(Locale.ROOT, "First boot: %d devices (%s), %s, %d at a time%n", n, settings.mix().describe(),
                     settings.rampPerSecond() > 0 ? String.format(Locale.ROOT, "%.0f a second", settings.rampPerSecond())
                             : "all at once", settings.concurrency());
+            Thread restart = restartable == null ? null : restartDuring(recorder);
             phase(pool, recorder, Operation.ENROLL, devices, settings.rampPerSecond(), deadline, this::enroll);
+            if (restart != null) {
+                restart.join();
+                retryAfterRestart(pool, recorder, deadline);
+            }
             List<Device> enrolled = devices.stream().filter(d -> d.identity().isPresent()).toList();
             if (settings.renew()) {
                 out.printf(Locale.ROOT, "Renewal wave: %d enrolled devices renew%n", enrolled.size());
@@ -238,6 +257,49 @@ final class FleetStorm {
             }
         }
         return recorder.finish();
+    }
+
+    private RunRecorder.FaultRecorder restartFault;
+
+    private Thread restartDuring(RunRecorder recorder) {
+        Thread thread = new Thread(() -> {
+            try {
+                Thread.sleep(restartAfter.toMillis());
+                restartFault = recorder.faultBegins("server restart", "the in-process server stopped after "
+                        + restartAfter.toSeconds() + " s of first boot and started again on the same data and ports");
+                long down = System.nanoTime();
+                out.println("Stopping the server...");
+                restartable.stop();
+                restartable.startAgain();
+                restartFault.ends();
+                out.printf(Locale.ROOT, "Server back after %.1f s%n", (System.nanoTime() - down) / 1e9);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                out.println("The server did not come back: " + e);
+                if (restartFault != null) {
+                    restartFault.recovery(0, 0, "the server did not start again: " + e.getMessage());
+                }
+            }
+        }, "server-restart");
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
+
+    /** The devices whose first boot failed or was refused try once more, now that the server is back. */
+    private void retryAfterRestart(ExecutorService pool, RunRecorder recorder, long deadline) throws InterruptedException {
+        if (restartFault == null) {
+            return; // first boot ended before the restart was due
+        }
+        List<Device> again = List.copyOf(unsuccessfulFirstBoot);
+        out.printf(Locale.ROOT, "After the restart: %d devices whose first boot did not succeed try once more%n",
+                again.size());
+        long before = recorder.progress().done() - recorder.progress().unsuccessful();
+        phase(pool, recorder, Operation.RECONNECT, again, 0, deadline, this::enroll);
+        long recovered = recorder.progress().done() - recorder.progress().unsuccessful() - before;
+        restartFault.recovery(recovered, again.size() - recovered, "devices whose first boot did not succeed, "
+                + "tried once more with the same key and token after the server came back");
     }
 
     /** Runs one step for every device, C at a time, optionally ramped; whatever the deadline stops is not run. */
@@ -299,11 +361,11 @@ final class FleetStorm {
             return true;
         } catch (EstException | EnrollmentPendingException e) {
             series.refused(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
-            return false;
         } catch (IOException | RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
-            return false;
         }
+        unsuccessfulFirstBoot.add(device);
+        return false;
     }
 
     private boolean renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {

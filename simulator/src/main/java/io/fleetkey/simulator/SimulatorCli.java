@@ -75,6 +75,12 @@ public final class SimulatorCli {
               --coap-loss SHARE    CoAP devices reach the door through a relay that drops this
                                    share of datagrams each way (0%% to 50%%), reported as a fault
               --coap-delay D       ... and holds every datagram this long (e.g. 80ms)
+              --in-process-server  start a server in this process (like demo) instead of --server,
+                                   --ca-cert, --admin-token, --coap and --mqtt; --server-jar FILE
+                                   if server/target/fleetkey-server.jar is not found
+              --restart-server-after D
+                                   with --in-process-server: stop the server D into first boot and
+                                   start it again; devices that did not enroll try once more after
               --baseline DURATION  measure the crypto-only rate (sign+verify P-256, one thread per
                                    core) this long before the run, for comparison; 0s for none
                                    (default: 3s)
@@ -130,6 +136,8 @@ public final class SimulatorCli {
             out.print(USAGE_TEXT);
             return OK;
         }
+        InProcessServer inProcess = null;
+        EnrollStorm.Settings counts = null;
         try {
             boolean storm = "storm".equals(args[0]);
             if (!storm && !"enroll-storm".equals(args[0])) {
@@ -139,18 +147,49 @@ public final class SimulatorCli {
                     "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
             if (storm) {
                 withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--revoke", "--baseline", "--coap-loss",
-                        "--coap-delay"));
+                        "--coap-delay", "--server-jar", "--restart-server-after"));
             }
-            Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew") : Set.of());
+            Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew", "--in-process-server")
+                    : Set.of());
             FailureThreshold threshold = failureThreshold(arguments);
             Optional<Path> reportDir = arguments.value("--report-dir").map(Path::of);
             if (reportDir.isPresent() && Files.exists(reportDir.get()) && !Files.isDirectory(reportDir.get())) {
                 throw new UsageException("--report-dir " + reportDir.get() + " is a file, not a folder");
             }
-            EnrollStorm.Settings settings = stormSettings(arguments);
+            if (storm && arguments.flag("--in-process-server")) {
+                for (String option : List.of("--server", "--ca-cert", "--admin-token", "--coap", "--mqtt")) {
+                    if (arguments.value(option).isPresent()) {
+                        throw new UsageException("--in-process-server starts its own server; leave out " + option);
+                    }
+                }
+                Path jar = InProcessServer.findJar(arguments.value("--server-jar")).orElseThrow(() -> new UsageException(
+                        "--in-process-server cannot find the server jar: build it with 'mvn -pl server -am package "
+                                + "-DskipTests' in the repository, or pass --server-jar FILE"));
+                // every other option is checked before a server starts
+                counts = stormSettings(arguments, true);
+                fleetSettings(arguments, null, null);
+                out.println("Starting a Fleetkey server in this process from " + jar + "...");
+                inProcess = InProcessServer.start(jar);
+                out.println("Server up: " + inProcess.doors() + ", data in " + inProcess.data());
+            } else if (arguments.value("--restart-server-after").isPresent()) {
+                throw new UsageException("--restart-server-after needs --in-process-server: the simulator can only "
+                        + "restart a server it started");
+            }
+            EnrollStorm.Settings settings = inProcess == null ? stormSettings(arguments, false)
+                    : new EnrollStorm.Settings(inProcess.doors().https(), inProcess.anchors(), inProcess.adminToken(),
+                            counts.devices(), counts.concurrency(), counts.group(), counts.timeout());
             boolean terminal = out == System.out && ProgressLine.isTerminal();
-            RunReport report = storm ? new FleetStorm(fleetSettings(arguments, settings), out, terminal).run()
-                    : new EnrollStorm(settings, out, terminal).run();
+            RunReport report;
+            if (storm) {
+                FleetStorm fleetStorm = new FleetStorm(fleetSettings(arguments, settings, inProcess), out, terminal);
+                if (arguments.value("--restart-server-after").isPresent()) {
+                    fleetStorm.restartServer(inProcess, arguments.durationValue("--restart-server-after", null,
+                            Duration.ofHours(1)));
+                }
+                report = fleetStorm.run();
+            } else {
+                report = new EnrollStorm(settings, out, terminal).run();
+            }
             out.print(TextSummary.format(report));
             if (reportDir.isPresent()) {
                 try {
@@ -180,13 +219,21 @@ public final class SimulatorCli {
             Thread.currentThread().interrupt();
             err.println("fleetkey-simulator: interrupted");
             return FAILURES;
+        } finally {
+            if (inProcess != null) {
+                try {
+                    inProcess.close();
+                } catch (Exception e) {
+                    err.println("fleetkey-simulator: the in-process server did not stop cleanly: " + e);
+                }
+            }
         }
     }
 
     private int demo(List<String> rest) {
         try {
             Arguments arguments = Arguments.parse(rest, Set.of("--server-jar", "--report-dir"), Set.of());
-            Optional<Path> jar = Demo.findServerJar(arguments.value("--server-jar"));
+            Optional<Path> jar = InProcessServer.findJar(arguments.value("--server-jar"));
             if (jar.isEmpty()) {
                 throw new UsageException("the demo starts the server from its jar and cannot find it: build it with "
                         + "'mvn -pl server -am package -DskipTests' in the repository, or pass --server-jar FILE");
@@ -215,16 +262,19 @@ public final class SimulatorCli {
         }
     }
 
-    private EnrollStorm.Settings stormSettings(Arguments arguments) throws UsageException, IOException {
-        URI server = loopbackServer(arguments.required("--server"));
-        Path caFile = Path.of(arguments.required("--ca-cert"));
-        List<X509Certificate> anchors;
-        try {
-            anchors = AgentTls.readTrustAnchors(caFile);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--ca-cert " + caFile + ": " + e.getMessage());
+    /** @param countsOnly check devices, concurrency, group and timeout only (the server is in-process) */
+    private EnrollStorm.Settings stormSettings(Arguments arguments, boolean countsOnly) throws UsageException, IOException {
+        URI server = countsOnly ? URI.create("https://localhost") : loopbackServer(arguments.required("--server"));
+        List<X509Certificate> anchors = List.of();
+        if (!countsOnly) {
+            Path caFile = Path.of(arguments.required("--ca-cert"));
+            try {
+                anchors = AgentTls.readTrustAnchors(caFile);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--ca-cert " + caFile + ": " + e.getMessage());
+            }
         }
-        String adminToken = arguments.value("--admin-token").orElse(env.get(ADMIN_TOKEN_ENV));
+        String adminToken = countsOnly ? "in-process" : arguments.value("--admin-token").orElse(env.get(ADMIN_TOKEN_ENV));
         if (adminToken == null || adminToken.isBlank()) {
             throw new UsageException("no fleet API token: pass --admin-token or set " + ADMIN_TOKEN_ENV);
         }
@@ -246,8 +296,12 @@ public final class SimulatorCli {
         return new EnrollStorm.Settings(server, anchors, adminToken.trim(), devices, concurrency, group, timeout);
     }
 
-    private static FleetStorm.Settings fleetSettings(Arguments arguments, EnrollStorm.Settings common)
-            throws UsageException {
+    /**
+     * @param common    null to check the options only
+     * @param inProcess the server the simulator started, whose doors replace --coap and --mqtt; or null
+     */
+    private static FleetStorm.Settings fleetSettings(Arguments arguments, EnrollStorm.Settings common,
+                                                     InProcessServer inProcess) throws UsageException {
         DoorMix mix;
         try {
             mix = DoorMix.parse(arguments.value("--doors").orElse("https"));
@@ -258,6 +312,10 @@ public final class SimulatorCli {
         Optional<String> mqttText = arguments.value("--mqtt");
         URI coap = coapText.isPresent() ? loopbackDoor("--coap", coapText.get(), "coaps") : null;
         URI mqtt = mqttText.isPresent() ? loopbackDoor("--mqtt", mqttText.get(), "ssl", "mqtts") : null;
+        if (inProcess != null) {
+            coap = inProcess.doors().coaps();
+            mqtt = inProcess.doors().mqtt();
+        }
         double ramp = 0;
         if (arguments.value("--ramp").isPresent()) {
             ramp = arguments.intValue("--ramp", 0, 1, 100_000);
@@ -283,6 +341,9 @@ public final class SimulatorCli {
                 throw new UsageException("--coap-loss and --coap-delay act on CoAP devices; add coap to --doors");
             }
             coapFault = new FleetStorm.CoapFault(loss, delay);
+        }
+        if (common == null) {
+            return null;
         }
         try {
             return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt), common.anchors(),

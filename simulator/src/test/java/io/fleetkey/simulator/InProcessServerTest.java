@@ -1,0 +1,90 @@
+package io.fleetkey.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import io.fleetkey.simulator.report.Operation;
+import io.fleetkey.simulator.report.Outcome;
+import io.fleetkey.simulator.report.ReportFiles;
+import io.fleetkey.simulator.report.ReportJson;
+import io.fleetkey.simulator.report.RunReport;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The server inside the simulator's process: the newcomer's demo (a small fleet on every door,
+ * one revoked device per door cut off), and a storm during which the simulator restarts it.
+ */
+class InProcessServerTest {
+    private static final Path SERVER_JAR = Path.of("..", "server", "target", "fleetkey-server.jar");
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void the_demo_enrolls_renews_and_shows_a_revoked_device_cut_off_on_every_door() {
+        requireServerJar();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Path reportDir = temp.resolve("demo-report");
+        int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of())
+                .run(new String[]{"demo", "--server-jar", SERVER_JAR.toString(), "--report-dir", reportDir.toString()});
+        String printed = out.toString(StandardCharsets.UTF_8);
+        System.out.print(printed);
+
+        assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+        assertThat(printed).contains("Server up in", "30 devices, a third on each door", "Renewal wave: 30 enrolled devices",
+                "Revocation: 3 devices", "Report written to", "Stopping the server");
+        assertThat(printed).containsPattern("revoked device demo-\\S+ on HTTPS: cut off")
+                .containsPattern("revoked device demo-\\S+ on CoAP: cut off")
+                .containsPattern("revoked device demo-\\S+ on MQTT: cut off");
+        assertThat(reportDir.resolve(ReportFiles.HTML)).isRegularFile();
+    }
+
+    @Test
+    void devices_that_fail_while_the_server_restarts_enroll_once_it_is_back() throws Exception {
+        requireServerJar();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Path reportDir = temp.resolve("restart-report");
+        int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of())
+                .run(new String[]{"storm", "--in-process-server", "--server-jar", SERVER_JAR.toString(),
+                    "--doors", "https=1,coap=1,mqtt=1", "--devices", "240", "--concurrency", "8",
+                    "--restart-server-after", "3s", "--baseline", "0", "--group", "restart", "--max-failures", "100%",
+                    "--report-dir", reportDir.toString()});
+        String printed = out.toString(StandardCharsets.UTF_8);
+        System.out.print(printed);
+
+        assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+        assertThat(printed).contains("Stopping the server...", "Server back after", "After the restart:");
+        RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
+        assertThat(report.faults()).singleElement().satisfies(fault -> {
+            assertThat(fault.kind()).isEqualTo("server restart");
+            assertThat(fault.endSecond()).isNotNull();
+            assertThat(fault.notRecovered()).as(printed).isZero();
+        });
+        long enrolled = report.series().stream()
+                .filter(s -> s.operation() == Operation.ENROLL || s.operation() == Operation.RECONNECT)
+                .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum();
+        assertThat(enrolled).as("every device enrolled, at first boot or after the restart").isEqualTo(240);
+    }
+
+    private static void requireServerJar() {
+        if (!Files.isRegularFile(SERVER_JAR)) {
+            if (System.getenv("CI") != null) {
+                fail(SERVER_JAR + " is missing; the reactor builds the server before the simulator");
+            }
+            Assumptions.abort("build the server first: mvn -pl server -am package -DskipTests");
+        }
+    }
+}
