@@ -398,7 +398,7 @@ final class FleetStorm {
         } catch (EstException | EnrollmentPendingException e) {
             series.succeeded(begin);
             tell(device, "cut off: the server refused its renewal (" + EnrollStorm.failureKind(e) + ": "
-                    + EnrollStorm.sample(e) + ")");
+                    + (e instanceof EstException est ? est.reason() : e.getMessage()) + ")");
             return true;
         } catch (HttpTimeoutException e) {
             series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
@@ -410,7 +410,7 @@ final class FleetStorm {
             } else {
                 series.succeeded(begin);
                 tell(device, "cut off: the " + device.door().label() + " door refused its connection ("
-                        + EnrollStorm.sample(e) + ")");
+                        + e.getMessage() + ")");
                 return true;
             }
         } catch (RuntimeException e) {
