@@ -50,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EmbeddedBrokerIT {
     private static final int NOT_AUTHORIZED = 0x87;
+    private static final int SERVER_UNAVAILABLE = 0x88;
     private static final int CLIENT_IDENTIFIER_NOT_VALID = 0x85;
     private static final int BAD_USER_NAME_OR_PASSWORD = 0x86;
 
@@ -185,6 +186,21 @@ class EmbeddedBrokerIT {
         assertThatThrownBy(() -> MqttTestClient.tls(server.mqttsPort(), root, "meter-0002", "meter-0001", null, null)
                 .close()).isInstanceOfSatisfying(MqttException.class,
                         e -> assertThat(e.getReasonCode()).isEqualTo(BAD_USER_NAME_OR_PASSWORD));
+    }
+
+    @Test
+    void while_the_server_is_not_listening_for_requests_devices_are_told_to_come_back() throws Exception {
+        io.fleetkey.server.health.DoorReadiness readiness = server.context()
+                .getBean(io.fleetkey.server.health.DoorReadiness.class);
+        readiness.down(MqttDoor.NAME); // as between the broker's start and the door's subscription
+        try {
+            assertThatThrownBy(() -> MqttTestClient.tls(server.mqttsPort(), root, "meter-0002", "meter-0002", null, null)
+                    .close()).isInstanceOfSatisfying(MqttException.class,
+                            e -> assertThat(e.getReasonCode()).isEqualTo(SERVER_UNAVAILABLE));
+        } finally {
+            readiness.ready(MqttDoor.NAME);
+        }
+        MqttTestClient.tls(server.mqttsPort(), root, "meter-0002", "meter-0002", null, null).close();
     }
 
     @Test
