@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpTimeoutException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -260,6 +259,7 @@ final class FleetStorm {
     }
 
     private RunRecorder.FaultRecorder restartFault;
+    private volatile boolean serverBack;
 
     private Thread restartDuring(RunRecorder recorder) {
         Thread thread = new Thread(() -> {
@@ -272,6 +272,7 @@ final class FleetStorm {
                 restartable.stop();
                 restartable.startAgain();
                 restartFault.ends();
+                serverBack = true;
                 out.printf(Locale.ROOT, "Server back after %.1f s%n", (System.nanoTime() - down) / 1e9);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -289,8 +290,8 @@ final class FleetStorm {
 
     /** The devices whose first boot failed or was refused try once more, now that the server is back. */
     private void retryAfterRestart(ExecutorService pool, RunRecorder recorder, long deadline) throws InterruptedException {
-        if (restartFault == null) {
-            return; // first boot ended before the restart was due
+        if (!serverBack) {
+            return; // the server did not come back: the fault says so, and a retry would only fail again
         }
         List<Device> again = List.copyOf(unsuccessfulFirstBoot);
         out.printf(Locale.ROOT, "After the restart: %d devices whose first boot did not succeed try once more%n",
@@ -385,8 +386,9 @@ final class FleetStorm {
 
     /**
      * A revoked device tries to renew on its door. Being turned away is the success this check
-     * counts: a refusal from the server, or a TLS/DTLS handshake or broker connection it refuses.
-     * A renewal that goes through, or no answer at all, is a failure.
+     * counts: an EST refusal (4xx), a TLS or DTLS handshake the server breaks off, or a broker
+     * that refuses the device's login. A renewal that goes through, no answer, a server that
+     * cannot be reached or says it is busy: each is a failure, since none shows the device cut off.
      */
     private boolean checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
@@ -395,39 +397,53 @@ final class FleetStorm {
             series.failed("NOT_CUT_OFF", "revoked device " + device.id() + " renewed on " + device.door().label());
             tell(device, "NOT cut off: its renewal went through");
             return false;
-        } catch (EstException | EnrollmentPendingException e) {
-            series.succeeded(begin);
-            tell(device, "cut off: the server refused its renewal (" + EnrollStorm.failureKind(e) + ": "
-                    + (e instanceof EstException est ? est.reason() : e.getMessage()) + ")");
-            return true;
-        } catch (HttpTimeoutException e) {
-            series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
-            return false;
-        } catch (IOException e) {
-            if (isTimeout(e)) {
-                series.failed("TIMEOUT", "no answer: " + EnrollStorm.sample(e));
+        } catch (EstException e) {
+            if (e.status() / 100 != 4) {
+                series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
                 return false;
-            } else {
-                series.succeeded(begin);
-                tell(device, "cut off: the " + device.door().label() + " door refused its connection ("
-                        + e.getMessage() + ")");
-                return true;
             }
-        } catch (RuntimeException e) {
+            series.succeeded(begin);
+            tell(device, "cut off: the server refused its renewal (" + EnrollStorm.failureKind(e) + ": " + e.reason() + ")");
+            return true;
+        } catch (IOException e) {
+            if (!refusedLogin(e)) {
+                series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+                return false;
+            }
+            series.succeeded(begin);
+            tell(device, "cut off: the " + device.door().label() + " door refused it (" + e.getMessage() + ")");
+            return true;
+        } catch (EnrollmentPendingException | RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
             return false;
         }
     }
 
+    /**
+     * Whether the door refused the device itself: the broker's CONNACK says not authorized, bad
+     * credentials or client id not valid, or the TLS/DTLS handshake was broken off (the server
+     * sends an alert such as certificate_revoked). Not when it was busy, unavailable or unreachable.
+     */
+    private static boolean refusedLogin(IOException e) {
+        if (e instanceof EstMqttClient.BrokerRefusal refusal) {
+            return REFUSED_LOGIN.contains(refusal.reasonCode());
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLHandshakeException
+                    || t instanceof org.eclipse.californium.scandium.dtls.HandshakeException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** CONNACK 0x85 client identifier not valid, 0x86 bad user name or password, 0x87 not authorized. */
+    private static final java.util.Set<Integer> REFUSED_LOGIN = java.util.Set.of(0x85, 0x86, 0x87);
+
     private void tell(Device device, String what) {
         if (narrate) {
             out.printf(Locale.ROOT, "  revoked device %s on %s: %s%n", device.id(), device.door().label(), what);
         }
-    }
-
-    private static boolean isTimeout(IOException e) {
-        String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
-        return message.contains("timed out") || message.contains("timeout") || message.contains("no answer");
     }
 
     /** The fleet API's revoke by list, in chunks it accepts; each device's REVOKE takes the time of its call. */
