@@ -2,9 +2,6 @@ package io.fleetkey.simulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A small enroll-storm against a real server (its jar, as its own process), with the report written to a folder. */
 class EnrollStormWithServerTest {
     private static final String ADMIN_TOKEN = "storm-test-admin-token-0123456789";
+    private static final Map<String, String> ENV = Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN);
 
     @TempDir
     Path temp;
@@ -30,15 +28,12 @@ class EnrollStormWithServerTest {
     void a_storm_records_every_enrollment_and_writes_its_report() throws Exception {
         try (ServerProcess server = ServerProcess.start(temp, ADMIN_TOKEN)) {
             Path reportDir = temp.resolve("report");
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
-                    new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN))
-                    .run(new String[]{"enroll-storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
-                        "--devices", "40", "--concurrency", "4", "--group", "storm", "--report-dir", reportDir.toString()});
-            String printed = out.toString(StandardCharsets.UTF_8);
+            CliRun run = CliRun.of(ENV, "enroll-storm", "--server", server.base(), "--ca-cert",
+                    server.chain().toString(), "--devices", "40", "--concurrency", "4", "--group", "storm",
+                    "--report-dir", reportDir.toString());
+            String printed = run.out();
 
-            assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+            assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
             assertThat(printed).contains("Run enroll-storm:", "  succeeded    40", "  HTTPS enroll",
                     "40/40 done  0 failed", "Report written to");
             RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));

@@ -2,9 +2,6 @@ package io.fleetkey.simulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -27,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FleetStormWithServerTest {
     private static final String ADMIN_TOKEN = "fleet-storm-test-admin-token-0123456789";
+    private static final Map<String, String> ENV = Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN);
     private static final int DEVICES = 300;
 
     @TempDir
@@ -36,18 +34,14 @@ class FleetStormWithServerTest {
     void a_mixed_fleet_enrolls_renews_and_its_revoked_share_is_cut_off_on_every_door() throws Exception {
         try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
             Path reportDir = temp.resolve("report");
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
-                    new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN))
-                    .run(new String[]{"storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+            CliRun run = CliRun.of(ENV, "storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
                         "--coap", server.coap(), "--mqtt", server.mqtt(), "--doors", "https=1,coap=1,mqtt=1",
                         "--devices", Integer.toString(DEVICES), "--concurrency", "16", "--renew", "--revoke", "10%",
-                        "--group", "fleet", "--timeout", "5m", "--baseline", "1s", "--report-dir", reportDir.toString()});
-            String printed = out.toString(StandardCharsets.UTF_8);
+                        "--group", "fleet", "--timeout", "5m", "--baseline", "1s", "--report-dir", reportDir.toString());
+            String printed = run.out();
             System.out.print(printed); // the run's own summary, for whoever reads the build log
 
-            assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+            assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
             assertThat(printed).contains("Run storm:", "First boot: 300 devices", "Renewal wave: 300 enrolled devices",
                     "Revocation: 30 devices", "Report written to");
             RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
@@ -74,17 +68,14 @@ class FleetStormWithServerTest {
     void coap_devices_behind_a_lossy_slow_link_mostly_enroll_and_the_fault_is_reported() throws Exception {
         try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
             Path reportDir = temp.resolve("lossy");
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err,
-                    Map.of(SimulatorCli.ADMIN_TOKEN_ENV, ADMIN_TOKEN))
-                    .run(new String[]{"storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+            CliRun run = CliRun.of(ENV, "storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
                         "--coap", server.coap(), "--doors", "coap", "--devices", "60", "--concurrency", "12",
                         "--coap-loss", "5%", "--coap-delay", "20ms", "--baseline", "0", "--group", "lossy",
-                        "--max-failures", "10%", "--report-dir", reportDir.toString()});
-            String printed = out.toString(StandardCharsets.UTF_8);
+                        "--max-failures", "10%", "--report-dir", reportDir.toString());
+            String printed = run.out();
             System.out.print(printed);
 
-            assertThat(status).as(printed).isEqualTo(SimulatorCli.OK);
+            assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
             RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
             // DTLS and CoAP retransmissions carry nearly every device through; one that still gets no
             // answer within its 30 s is reported as such, with the fault it happened under.

@@ -3,9 +3,6 @@ package io.fleetkey.simulator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -32,16 +29,13 @@ class InProcessServerTest {
     @Test
     void the_demo_enrolls_renews_and_shows_a_revoked_device_cut_off_on_every_door() {
         requireServerJar();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
         Path reportDir = temp.resolve("demo-report");
-        int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of())
-                .run(new String[]{"demo", "--server-jar", SERVER_JAR.toString(), "--report-dir", reportDir.toString()});
-        String printed = out.toString(StandardCharsets.UTF_8);
+        CliRun run = CliRun.of(Map.of(), "demo", "--server-jar", SERVER_JAR.toString(), "--report-dir",
+                reportDir.toString());
+        String printed = run.out();
         System.out.print(printed);
 
-        assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+        assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
         assertThat(printed).contains("Server up in", "30 devices, a third on each door", "Renewal wave: 30 enrolled devices",
                 "Revocation: 3 devices", "Report written to", "Stopping the server");
         assertThat(printed).containsPattern("revoked device demo-\\S+ on HTTPS: cut off")
@@ -53,19 +47,15 @@ class InProcessServerTest {
     @Test
     void devices_that_fail_while_the_server_restarts_enroll_once_it_is_back() throws Exception {
         requireServerJar();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
         Path reportDir = temp.resolve("restart-report");
-        int status = new SimulatorCli(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of())
-                .run(new String[]{"storm", "--in-process-server", "--server-jar", SERVER_JAR.toString(),
+        CliRun run = CliRun.of(Map.of(), "storm", "--in-process-server", "--server-jar", SERVER_JAR.toString(),
                     "--doors", "https=1,coap=1,mqtt=1", "--devices", "240", "--concurrency", "8",
                     "--restart-server-after", "3s", "--baseline", "0", "--group", "restart", "--max-failures", "100%",
-                    "--report-dir", reportDir.toString()});
-        String printed = out.toString(StandardCharsets.UTF_8);
+                    "--report-dir", reportDir.toString());
+        String printed = run.out();
         System.out.print(printed);
 
-        assertThat(status).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(SimulatorCli.OK);
+        assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
         assertThat(printed).contains("Stopping the server...", "Server back after", "After the restart:");
         RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
         assertThat(report.faults()).singleElement().satisfies(fault -> {
