@@ -47,8 +47,7 @@ import org.bouncycastle.asn1.ASN1Primitive;
  * Ed25519, SHA256withRSA.
  */
 public final class AttestedCsr {
-    /** Kept private rather than installed with Security.addProvider: a library must not change JVM-wide state. */
-    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+    private static final java.security.Provider BC = io.fleetkey.protocol.BouncyCastle.PROVIDER;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private AttestedCsr() {

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
+import io.fleetkey.protocol.BouncyCastle;
 import io.fleetkey.protocol.Certificates;
 import io.fleetkey.protocol.DeviceIds;
 import org.bouncycastle.asn1.DERSet;
@@ -38,7 +39,6 @@ import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.jce.interfaces.ECPrivateKey;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.jce.spec.ECParameterSpec;
 import org.bouncycastle.jce.spec.ECPublicKeySpec;
 import org.bouncycastle.openssl.PEMParser;
@@ -58,8 +58,7 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  */
 public final class KeyFiles {
 
-    /** Kept private rather than installed with Security.addProvider: a library must not change JVM-wide state. */
-    private static final Provider BC = new BouncyCastleProvider();
+    private static final Provider BC = BouncyCastle.PROVIDER;
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Set<PosixFilePermission> OWNER_READ_WRITE =
             PosixFilePermissions.fromString("rw-------");

@@ -15,7 +15,6 @@ import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.JWSVerifier;
 import com.nimbusds.jose.crypto.impl.BaseJWSProvider;
 import com.nimbusds.jose.util.Base64URL;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /**
  * Ed25519 signatures (RFC 8032) for device statements, through the JCA. Nimbus's own Ed25519
@@ -25,8 +24,8 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * {@code Ed25519} (RFC 9864); verifies {@code Ed25519} and the older {@code EdDSA} (RFC 8037).
  */
 final class Ed25519Jws extends BaseJWSProvider implements JWSSigner, JWSVerifier {
-    /** Bouncy Castle, kept private: it takes Ed25519 keys from any provider, and the JVM's list stays as it is. */
-    private static final Provider BC = new BouncyCastleProvider();
+    /** Bouncy Castle takes Ed25519 keys from any provider. */
+    private static final Provider BC = BouncyCastle.PROVIDER;
 
     private final PrivateKey privateKey;
     private final PublicKey publicKey;
