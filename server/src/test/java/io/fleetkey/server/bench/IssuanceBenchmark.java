@@ -146,7 +146,7 @@ public class IssuanceBenchmark {
         // The default datasource of application.yml, pointed at this trial's data folder.
         HikariConfig pool = new HikariConfig();
         pool.setJdbcUrl("jdbc:h2:file:" + dataDir.resolve("db").resolve("fleetkey").toAbsolutePath()
-                + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0");
+                + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;QUERY_CACHE_SIZE=256");
         pool.setUsername("sa");
         pool.setPassword("");
         pool.setMaximumPoolSize(8);
