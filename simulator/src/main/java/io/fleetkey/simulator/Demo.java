@@ -32,7 +32,7 @@ final class Demo {
             out.printf(Locale.ROOT, "Server up in %.1f s (data in %s): HTTPS %s, CoAP %s, MQTT %s%n",
                     (System.nanoTime() - start) / 1e9, server.data(), doors.https(), doors.coaps(), doors.mqtt());
             FleetStorm.Settings storm = new FleetStorm.Settings(doors, server.anchors(), server.adminToken(), DEVICES, 6,
-                    DoorMix.parse("https=1,coap=1,mqtt=1"), 0, true, 3.0 / DEVICES, "demo", Duration.ofMinutes(5),
+                    DoorMix.parse("https=1,coap=1,mqtt=1"), 0, true, 0, 3.0 / DEVICES, "demo", Duration.ofMinutes(5),
                     Duration.ZERO, null);
             out.printf("%d devices, a third on each door: first boot with one-time tokens, a renewal each, then one "
                     + "device per door revoked%n", DEVICES);

@@ -114,6 +114,17 @@ public final class FleetApiClient {
     }
 
     /**
+     * Issues a new one-time enrollment token for a registered device (what a fleet manager does
+     * for a device that was reset and lost its key); the previous token stops working.
+     */
+    public String newEnrollmentToken(String deviceId) throws FleetApiException, IOException, InterruptedException {
+        HttpResponse<String> response = post("/api/v1/devices/" + pathSegment(deviceId) + "/enrollment-token",
+                Map.of(), Duration.ofSeconds(30));
+        check(response, "issue a new enrollment token for device " + deviceId);
+        return JSON.readTree(response.body()).path("enrollmentToken").asText();
+    }
+
+    /**
      * Revokes these registered devices and all their certificates in one transaction (the fleet
      * API's revoke by list), with an RFC 5280 reason such as {@code keyCompromise}.
      *

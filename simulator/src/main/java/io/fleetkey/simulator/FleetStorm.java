@@ -47,6 +47,10 @@ import io.fleetkey.simulator.report.RunReport;
  * <li>first boot: every device enrolls with its one-time token on its door, all at once or
  * ramped at R devices a second;</li>
  * <li>renewal wave (optional): every enrolled device renews with its new certificate;</li>
+ * <li>churn (optional): a share of the enrolled fleet comes and goes, all interleaved: half of
+ * it was away and comes back (it renews with the certificate it kept), the other half was
+ * reset (the fleet API issues a new token, the device makes a fresh key and enrolls again), and
+ * as many new devices join (registered through the fleet API, then their first boot);</li>
  * <li>revocation (optional): a share of the enrolled devices is revoked through the fleet API in
  * one call, then each of them tries to renew on its door and must be turned away.</li>
  * </ol>
@@ -77,12 +81,13 @@ final class FleetStorm {
 
     /**
      * @param rampPerSecond devices starting their first boot per second, or 0 for all at once
+     * @param churnShare    share of the fleet that comes and goes after the renewal wave (0 to 1), as many joining
      * @param revokeShare   share of the enrolled devices to revoke and check (0 to 1)
      * @param baseline      how long to measure the crypto-only baseline before the run; zero for none
      * @param coapFault     loss and delay on the CoAP devices' link for the whole run, or null for a clean link
      */
     record Settings(Doors doors, List<X509Certificate> anchors, String adminToken, int devices, int concurrency,
-                    DoorMix mix, double rampPerSecond, boolean renew, double revokeShare, String group,
+                    DoorMix mix, double rampPerSecond, boolean renew, double churnShare, double revokeShare, String group,
                     Duration timeout, Duration baseline, CoapFault coapFault) {
         Settings {
             for (Door door : mix.weights().keySet()) {
@@ -105,6 +110,10 @@ final class FleetStorm {
             shown.put("first boot", rampPerSecond > 0 ? String.format(Locale.ROOT, "ramp of %.0f/s", rampPerSecond)
                     : "all at once");
             shown.put("renewal wave", renew ? "yes" : "no");
+            if (churnShare > 0) {
+                shown.put("churn", String.format(Locale.ROOT, "%.1f%% of the fleet away or reset, as many joining",
+                        churnShare * 100));
+            }
             shown.put("revoked share", String.format(Locale.ROOT, "%.1f%%", revokeShare * 100));
             if (coapFault != null) {
                 shown.put("CoAP link", coapFault.describe());
@@ -135,6 +144,10 @@ final class FleetStorm {
         boolean run(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException;
     }
 
+    /** One device's step in a phase, counted under its operation. */
+    private record Job(Device device, Operation operation, Step step) {
+    }
+
     private final Settings settings;
     private final PrintStream out;
     private final boolean terminal;
@@ -150,6 +163,9 @@ final class FleetStorm {
     private Duration restartAfter;
     /** Devices whose first boot did not succeed: tried once more after a server restart. */
     private final java.util.Queue<Device> unsuccessfulFirstBoot = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private FleetApiClient fleet;
+    /** Devices reset during churn, with their new token and store, by id. */
+    private final Map<String, Device> resetDevices = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
     FleetStorm(Settings settings, PrintStream out, boolean terminal) {
@@ -178,7 +194,7 @@ final class FleetStorm {
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         tls = AgentTls.trusting(settings.anchors());
         sharedHttps = new EstHttpsClient(settings.doors().https(), tls, HTTPS_TIMEOUTS);
-        FleetApiClient fleet = new FleetApiClient(settings.doors().https(), tls, settings.adminToken());
+        fleet = new FleetApiClient(settings.doors().https(), tls, settings.adminToken());
         int n = settings.devices();
 
         String runId = Long.toString(System.currentTimeMillis(), 36);
@@ -187,14 +203,21 @@ final class FleetStorm {
             ids[i] = EnrollStorm.deviceId(settings.group(), runId, i);
         }
         String[] tokens = EnrollStorm.register(fleet, settings.group(), ids, out, deadline);
-        List<Door> doors = settings.mix().assign(n);
         long prepareStart = System.nanoTime();
-        List<Device> devices = IntStream.range(0, n).parallel().mapToObj(i -> {
-            MemoryCredentialStore store = new MemoryCredentialStore(ids[i]);
-            store.pendingKeyPair(DeviceKeyType.P256); // made before the clock starts, as on a device at the factory
-            return new Device(ids[i], doors.get(i), tokens[i], store);
-        }).toList();
+        List<Device> devices = prepare(ids, tokens, settings.mix().assign(n));
         out.printf(Locale.ROOT, "Prepared %d device keys in %.1f s%n", n, (System.nanoTime() - prepareStart) / 1e9);
+        int churnCount = (int) Math.round(settings.churnShare() * n);
+        List<Device> joining = List.of();
+        if (churnCount > 0) {
+            // Registered now, as a fleet manager would ahead of a delivery; they first boot during churn.
+            String[] joinIds = new String[churnCount];
+            for (int j = 0; j < churnCount; j++) {
+                joinIds[j] = EnrollStorm.deviceId(settings.group(), runId, n + j);
+            }
+            out.printf(Locale.ROOT, "Registering %d devices that join during churn%n", churnCount);
+            joining = prepare(joinIds, EnrollStorm.register(fleet, settings.group(), joinIds, out, deadline),
+                    settings.mix().assign(churnCount));
+        }
 
         RunReport.Baseline baseline = null;
         if (!settings.baseline().isZero()) {
@@ -220,14 +243,14 @@ final class FleetStorm {
             out.println("CoAP devices go through a relay on " + coapPath + ": " + settings.coapFault().describe());
         }
         int revokeCount = (int) Math.round(settings.revokeShare() * n); // at most; fewer if fewer enrolled
-        long planned = n + (settings.renew() ? n : 0) + 2L * revokeCount;
+        long planned = n + (settings.renew() ? n : 0) + 2L * churnCount + 2L * revokeCount;
         ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency(), EnrollStorm.daemonThreads("device"));
         try (ProgressLine progress = ProgressLine.start(out, terminal, planned, recorder::progress)) {
             out.printf(Locale.ROOT, "First boot: %d devices (%s), %s, %d at a time%n", n, settings.mix().describe(),
                     settings.rampPerSecond() > 0 ? String.format(Locale.ROOT, "%.0f a second", settings.rampPerSecond())
                             : "all at once", settings.concurrency());
             Thread restart = restartable == null ? null : restartDuring(recorder);
-            phase(pool, recorder, Operation.ENROLL, devices, settings.rampPerSecond(), deadline, this::enroll);
+            phase(pool, recorder, jobs(devices, Operation.ENROLL, this::enroll), settings.rampPerSecond(), deadline);
             if (restart != null) {
                 restart.join();
                 retryAfterRestart(pool, recorder, deadline);
@@ -235,14 +258,17 @@ final class FleetStorm {
             List<Device> enrolled = devices.stream().filter(d -> d.identity().isPresent()).toList();
             if (settings.renew()) {
                 out.printf(Locale.ROOT, "Renewal wave: %d enrolled devices renew%n", enrolled.size());
-                phase(pool, recorder, Operation.RENEW, enrolled, 0, deadline, this::renew);
+                phase(pool, recorder, jobs(enrolled, Operation.RENEW, this::renew), 0, deadline);
+            }
+            if (churnCount > 0) {
+                enrolled = churn(pool, recorder, enrolled, joining, churnCount, deadline);
             }
             if (revokeCount > 0) {
                 List<Device> chosen = evenlySpread(enrolled, Math.min(revokeCount, enrolled.size()));
                 out.printf(Locale.ROOT, "Revocation: %d devices revoked through the fleet API, then each must be turned "
                         + "away on its door%n", chosen.size());
                 revoke(fleet, recorder, chosen, deadline);
-                phase(pool, recorder, Operation.CUT_OFF, chosen, 0, deadline, this::checkCutOff);
+                phase(pool, recorder, jobs(chosen, Operation.CUT_OFF, this::checkCutOff), 0, deadline);
             }
         } finally {
             pool.shutdownNow();
@@ -297,22 +323,70 @@ final class FleetStorm {
         out.printf(Locale.ROOT, "After the restart: %d devices whose first boot did not succeed try once more%n",
                 again.size());
         long before = recorder.progress().done() - recorder.progress().unsuccessful();
-        phase(pool, recorder, Operation.RECONNECT, again, 0, deadline, this::enroll);
+        phase(pool, recorder, jobs(again, Operation.RECONNECT, this::enroll), 0, deadline);
         long recovered = recorder.progress().done() - recorder.progress().unsuccessful() - before;
         restartFault.recovery(recovered, again.size() - recovered, "devices whose first boot did not succeed, "
                 + "tried once more with the same key and token after the server came back");
     }
 
-    /** Runs one step for every device, C at a time, optionally ramped; whatever the deadline stops is not run. */
-    private void phase(ExecutorService pool, RunRecorder recorder, Operation operation, List<Device> devices,
-                       double ratePerSecond, long deadline, Step step) throws InterruptedException {
-        Map<Door, RunRecorder.SeriesRecorder> series = new EnumMap<>(Door.class);
-        for (Door door : settings.mix().weights().keySet()) {
-            series.put(door, recorder.series(door, operation));
+    /** Keys made before the clock starts, as on a device at the factory. */
+    private static List<Device> prepare(String[] ids, String[] tokens, List<Door> doors) {
+        return IntStream.range(0, ids.length).parallel().mapToObj(i -> {
+            MemoryCredentialStore store = new MemoryCredentialStore(ids[i]);
+            store.pendingKeyPair(DeviceKeyType.P256);
+            return new Device(ids[i], doors.get(i), tokens[i], store);
+        }).toList();
+    }
+
+    private static List<Job> jobs(List<Device> devices, Operation operation, Step step) {
+        return devices.stream().map(d -> new Job(d, operation, step)).toList();
+    }
+
+    /**
+     * Churn: {@code count} enrolled devices spread over the fleet leave and come back, every
+     * other one as if it had been away (it renews with the certificate it kept) or reset (a
+     * new token from the fleet API, a fresh key, first boot again), while the {@code joining}
+     * devices enroll for the first time; all interleaved on the same pool.
+     *
+     * @return the enrolled fleet afterwards: reset devices with their new credentials, joined ones added
+     */
+    private List<Device> churn(ExecutorService pool, RunRecorder recorder, List<Device> enrolled, List<Device> joining,
+                               int count, long deadline) throws InterruptedException {
+        List<Device> leaving = evenlySpread(enrolled, Math.min(count, enrolled.size()));
+        List<Job> jobs = new ArrayList<>(leaving.size() + joining.size());
+        for (int j = 0; j < Math.max(leaving.size(), joining.size()); j++) {
+            if (j < leaving.size()) {
+                jobs.add(j % 2 == 0 ? new Job(leaving.get(j), Operation.RECONNECT, this::renew)
+                        : new Job(leaving.get(j), Operation.REJOIN, this::rejoin));
+            }
+            if (j < joining.size()) {
+                jobs.add(new Job(joining.get(j), Operation.JOIN, this::firstBoot));
+            }
         }
+        out.printf(Locale.ROOT, "Churn: %d devices come back after being away, %d after a reset, %d new devices "
+                + "join%n", (leaving.size() + 1) / 2, leaving.size() / 2, joining.size());
+        phase(pool, recorder, jobs, settings.rampPerSecond(), deadline);
+        List<Device> after = new ArrayList<>(enrolled.size() + joining.size());
+        for (Device device : enrolled) {
+            after.add(resetDevices.getOrDefault(device.id(), device));
+        }
+        after.addAll(joining);
+        return after.stream().filter(d -> d.identity().isPresent()).toList();
+    }
+
+    /** Runs each job's step, C at a time, optionally ramped; whatever the deadline stops is not run. */
+    private void phase(ExecutorService pool, RunRecorder recorder, List<Job> jobs, double ratePerSecond, long deadline)
+            throws InterruptedException {
+        Map<Door, Map<Operation, RunRecorder.SeriesRecorder>> series = new EnumMap<>(Door.class);
+        Map<RunRecorder.SeriesRecorder, Long> planned = new java.util.HashMap<>();
+        for (Job job : jobs) {
+            RunRecorder.SeriesRecorder s = series.computeIfAbsent(job.device().door(), d -> new EnumMap<>(Operation.class))
+                    .computeIfAbsent(job.operation(), o -> recorder.series(job.device().door(), o));
+            planned.merge(s, 1L, Long::sum);
+        }
+        Map<RunRecorder.SeriesRecorder, LongAdder> finished = new java.util.HashMap<>();
+        planned.keySet().forEach(s -> finished.put(s, new LongAdder()));
         AtomicInteger next = new AtomicInteger();
-        Map<Door, AtomicInteger> finished = new EnumMap<>(Door.class);
-        series.keySet().forEach(d -> finished.put(d, new AtomicInteger()));
         long start = System.nanoTime();
         CountDownLatch workers = new CountDownLatch(settings.concurrency());
         for (int t = 0; t < settings.concurrency(); t++) {
@@ -320,7 +394,7 @@ final class FleetStorm {
                 try {
                     while (true) {
                         int i = next.getAndIncrement();
-                        if (i >= devices.size()) {
+                        if (i >= jobs.size()) {
                             return;
                         }
                         if (ratePerSecond > 0) {
@@ -333,9 +407,11 @@ final class FleetStorm {
                         if (System.nanoTime() > deadline) {
                             return;
                         }
-                        Device device = devices.get(i);
-                        boolean succeeded = step.run(device, series.get(device.door()), recorder.now());
-                        finished.get(device.door()).incrementAndGet();
+                        Job job = jobs.get(i);
+                        Device device = job.device();
+                        RunRecorder.SeriesRecorder s = series.get(device.door()).get(job.operation());
+                        boolean succeeded = job.step().run(device, s, recorder.now());
+                        finished.get(s).increment();
                         if (device.door() == Door.COAP) {
                             (succeeded ? coapSucceeded : coapUnsuccessful).increment();
                         }
@@ -349,13 +425,20 @@ final class FleetStorm {
         }
         long waitNanos = Math.max(0, deadline - System.nanoTime()) + REQUEST_TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(5);
         workers.await(waitNanos, TimeUnit.NANOSECONDS);
-        // Devices whose step never ended (the time ran out) did not run.
-        Map<Door, Long> planned = new EnumMap<>(Door.class);
-        devices.forEach(d -> planned.merge(d.door(), 1L, Long::sum));
-        planned.forEach((door, count) -> series.get(door).notRun(Math.max(0, count - finished.get(door).get())));
+        // Jobs whose step never ended (the time ran out) did not run.
+        planned.forEach((s, count) -> s.notRun(Math.max(0, count - finished.get(s).sum())));
     }
 
+    /** First boot in the storm: a device that does not get through is kept for a retry after a server restart. */
     private boolean enroll(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+        boolean succeeded = firstBoot(device, series, begin);
+        if (!succeeded) {
+            unsuccessfulFirstBoot.add(device);
+        }
+        return succeeded;
+    }
+
+    private boolean firstBoot(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         try (Transport transport = transport(device, null)) {
             new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
             series.succeeded(begin);
@@ -365,8 +448,33 @@ final class FleetStorm {
         } catch (IOException | RuntimeException e) {
             series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
         }
-        unsuccessfulFirstBoot.add(device);
         return false;
+    }
+
+    /**
+     * A device reset to factory state: it lost its key and certificate, the fleet manager issues
+     * a new token through the fleet API, and the device enrolls again with a fresh key. The time
+     * counts from the token request.
+     */
+    private boolean rejoin(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
+        String token;
+        try {
+            token = fleet.newEnrollmentToken(device.id());
+        } catch (FleetApiClient.FleetApiException e) {
+            series.refused("HTTP_" + e.status(), EnrollStorm.sample(e));
+            return false;
+        } catch (IOException e) {
+            series.failed(EnrollStorm.failureKind(e), EnrollStorm.sample(e));
+            return false;
+        }
+        MemoryCredentialStore wiped = new MemoryCredentialStore(device.id());
+        wiped.pendingKeyPair(DeviceKeyType.P256);
+        Device reset = new Device(device.id(), device.door(), token, wiped);
+        boolean succeeded = firstBoot(reset, series, begin);
+        if (succeeded) {
+            resetDevices.put(device.id(), reset);
+        }
+        return succeeded;
     }
 
     private boolean renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {

@@ -70,6 +70,10 @@ public final class SimulatorCli {
               --mqtt URI           the MQTT door, e.g. ssl://localhost:8883 (needed for mqtt)
               --ramp R             first boot at R devices a second instead of all at once
               --renew              after first boot, every enrolled device renews once
+              --churn SHARE        then this share of the enrolled fleet (e.g. 10%%) comes and goes:
+                                   half was away and renews, half was reset (a new token from the
+                                   fleet API, a fresh key, first boot again), and as many new
+                                   devices join; interleaved, at the --ramp rate if one is given
               --revoke SHARE       revoke this share of the enrolled devices (e.g. 10%%) through the
                                    fleet API, then check that each is turned away on its door
               --coap-loss SHARE    CoAP devices reach the door through a relay that drops this
@@ -84,7 +88,7 @@ public final class SimulatorCli {
               --baseline DURATION  measure the crypto-only rate (sign+verify P-256, one thread per
                                    core) this long before the run, for comparison; 0s for none
                                    (default: 3s)
-              --max-failures counts every operation: enroll, renew, revoke and cut-off check.
+              --max-failures counts every operation: enroll, renew, churn, revoke and cut-off check.
 
             enroll-storm options:
               --server URL         the Fleetkey server on this machine, e.g. https://localhost:8443
@@ -146,7 +150,7 @@ public final class SimulatorCli {
             Set<String> withValue = new java.util.HashSet<>(Set.of("--server", "--ca-cert", "--admin-token",
                     "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
             if (storm) {
-                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--revoke", "--baseline", "--coap-loss",
+                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--churn", "--revoke", "--baseline", "--coap-loss",
                         "--coap-delay", "--server-jar", "--restart-server-after"));
             }
             Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew", "--in-process-server")
@@ -328,6 +332,14 @@ public final class SimulatorCli {
                 throw new UsageException("--revoke must be more than 0% and at most 100%, not " + text);
             }
         }
+        double churn = 0;
+        if (arguments.value("--churn").isPresent()) {
+            String text = arguments.value("--churn").get().trim();
+            churn = share("--churn", text);
+            if (!(churn > 0 && churn <= 1)) {
+                throw new UsageException("--churn must be more than 0% and at most 100%, not " + text);
+            }
+        }
         FleetStorm.CoapFault coapFault = null;
         if (arguments.value("--coap-loss").isPresent() || arguments.value("--coap-delay").isPresent()) {
             String lossText = arguments.value("--coap-loss").orElse("0%").trim();
@@ -348,7 +360,7 @@ public final class SimulatorCli {
         try {
             return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt), common.anchors(),
                     common.adminToken(), common.devices(), common.concurrency(), mix, ramp, arguments.flag("--renew"),
-                    share, common.group(), common.timeout(),
+                    churn, share, common.group(), common.timeout(),
                     baseline(arguments), coapFault);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

@@ -31,18 +31,19 @@ class FleetStormWithServerTest {
     Path temp;
 
     @Test
-    void a_mixed_fleet_enrolls_renews_and_its_revoked_share_is_cut_off_on_every_door() throws Exception {
+    void a_mixed_fleet_enrolls_renews_churns_and_its_revoked_share_is_cut_off_on_every_door() throws Exception {
         try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
             Path reportDir = temp.resolve("report");
             CliRun run = CliRun.of(ENV, "storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
                         "--coap", server.coap(), "--mqtt", server.mqtt(), "--doors", "https=1,coap=1,mqtt=1",
-                        "--devices", Integer.toString(DEVICES), "--concurrency", "16", "--renew", "--revoke", "10%",
+                        "--devices", Integer.toString(DEVICES), "--concurrency", "16", "--renew", "--churn", "10%", "--revoke", "10%",
                         "--group", "fleet", "--timeout", "5m", "--baseline", "1s", "--report-dir", reportDir.toString());
             String printed = run.out();
             System.out.print(printed); // the run's own summary, for whoever reads the build log
 
             assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
             assertThat(printed).contains("Run storm:", "First boot: 300 devices", "Renewal wave: 300 enrolled devices",
+                    "Churn: 15 devices come back after being away, 15 after a reset, 30 new devices join",
                     "Revocation: 30 devices", "Report written to");
             RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
             assertThat(report.scenario()).isEqualTo("storm");
@@ -54,13 +55,21 @@ class FleetStormWithServerTest {
                         .isEqualTo(DEVICES / 3);
                 assertThat(series(report, door, Operation.RENEW).count(Outcome.SUCCEEDED)).as(door + " renew")
                         .isEqualTo(DEVICES / 3);
-                RunReport.Series cutOff = series(report, door, Operation.CUT_OFF);
-                assertThat(cutOff.count(Outcome.SUCCEEDED)).as(door + " cut off").isEqualTo(10);
-                assertThat(series(report, door, Operation.REVOKE).count(Outcome.SUCCEEDED)).isEqualTo(10);
+                // Churn: the leaving tenth is spread over the fleet, so over every door.
+                assertThat(series(report, door, Operation.RECONNECT).count(Outcome.SUCCEEDED)).as(door + " back").isPositive();
+                assertThat(series(report, door, Operation.REJOIN).count(Outcome.SUCCEEDED)).as(door + " reset").isPositive();
+                assertThat(series(report, door, Operation.JOIN).count(Outcome.SUCCEEDED)).as(door + " join").isEqualTo(10);
+                long revoked = series(report, door, Operation.REVOKE).count(Outcome.SUCCEEDED);
+                assertThat(revoked).as(door + " revoked").isPositive();
+                assertThat(series(report, door, Operation.CUT_OFF).count(Outcome.SUCCEEDED)).as(door + " cut off")
+                        .isEqualTo(revoked);
                 assertThat(series(report, door, Operation.ENROLL).latency().p99Ms()).isPositive();
             }
+            assertThat(total(report, Operation.RECONNECT)).isEqualTo(15);
+            assertThat(total(report, Operation.REJOIN)).isEqualTo(15);
+            assertThat(total(report, Operation.CUT_OFF)).isEqualTo(30);
             assertThat(Files.readString(reportDir.resolve(ReportFiles.HTML)))
-                    .contains("data-series=\"CoAP enroll\"", "data-series=\"MQTT renew\"", "data-series=\"HTTPS cut-off check\"");
+                    .contains("data-series=\"CoAP enroll\"", "data-series=\"MQTT re-enroll after reset\"", "data-series=\"MQTT renew\"", "data-series=\"HTTPS cut-off check\"");
         }
     }
 
@@ -98,5 +107,11 @@ class FleetStormWithServerTest {
                 .filter(s -> s.door() == door && s.operation() == operation).findFirst();
         assertThat(found).as(door.label() + " " + operation.label()).isPresent();
         return found.get();
+    }
+
+    /** Successes of one operation over every door. */
+    private static long total(RunReport report, Operation operation) {
+        return report.series().stream().filter(s -> s.operation() == operation)
+                .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum();
     }
 }
