@@ -291,6 +291,12 @@ public class MqttDoor {
                     return;
                 }
                 LOG.warn("Still cannot reach {}: {}", brokerDescription, e.getMessage());
+                if (e.getReasonCode() == org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CLIENT_TIMEOUT
+                        || e.getReasonCode() == org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CONNECT_IN_PROGRESS) {
+                    // Waiting gave up, but Paho still counts the attempt as running and refuses every new
+                    // one ("Connect already in progress") until it is dropped.
+                    abandonAttempt();
+                }
                 if (client.isConnected()) { // connected, but the subscription failed: start over
                     try {
                         client.disconnect().waitForCompletion(CONNECT_TIMEOUT.toMillis());
@@ -300,6 +306,14 @@ public class MqttDoor {
                 }
                 delay = Math.min(delay * 2, 10_000);
             }
+        }
+    }
+
+    private void abandonAttempt() {
+        try {
+            client.disconnectForcibly(0, 1_000, false);
+        } catch (MqttException ignored) {
+            // nothing was left to drop
         }
     }
 
