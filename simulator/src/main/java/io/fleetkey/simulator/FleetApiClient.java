@@ -207,6 +207,15 @@ public final class FleetApiClient {
         }
     }
 
+    /** Whether the server reports itself up on every door it has ({@code GET /health} answers 200). */
+    public boolean healthy() throws InterruptedException {
+        try {
+            return send(request("/health", Duration.ofSeconds(5)).GET().build()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private HttpResponse<String> post(String path, Object body, Duration timeout) throws IOException, InterruptedException {
         return send(request(path, timeout).POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
                 .build());

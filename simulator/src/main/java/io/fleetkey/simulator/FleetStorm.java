@@ -23,6 +23,8 @@ import java.util.stream.IntStream;
 import javax.net.ssl.SSLContext;
 
 import io.fleetkey.agent.AgentTls;
+import io.fleetkey.agent.AttestationSource;
+import io.fleetkey.agent.CsrAttributeSource;
 import io.fleetkey.agent.DeviceEnroller;
 import io.fleetkey.agent.DeviceIdentity;
 import io.fleetkey.agent.DeviceKeyType;
@@ -68,8 +70,17 @@ final class FleetStorm {
     private static final EstHttpsClient.Timeouts HTTPS_TIMEOUTS =
             new EstHttpsClient.Timeouts(Duration.ofSeconds(10), REQUEST_TIMEOUT);
 
-    /** The server's doors; CoAP and MQTT may be null when the mix does not use them. */
-    record Doors(URI https, URI coaps, URI mqtt) {
+    /**
+     * The server's doors; CoAP and MQTT may be null when the mix does not use them.
+     *
+     * @param mqttCertified where MQTT devices that hold a Fleetkey certificate connect, when an
+     *                      external broker has a listener of its own for them; else null
+     */
+    record Doors(URI https, URI coaps, URI mqtt, URI mqttCertified) {
+        Doors(URI https, URI coaps, URI mqtt) {
+            this(https, coaps, mqtt, null);
+        }
+
         Optional<URI> of(Door door) {
             return Optional.ofNullable(switch (door) {
                 case HTTPS -> https;
@@ -144,6 +155,17 @@ final class FleetStorm {
         boolean run(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException;
     }
 
+    /** Something the simulator started and can stop and start again mid-storm: the server or its broker. */
+    interface Restartable {
+        /** What it is, for the report: "server", "MQTT broker". */
+        String what();
+
+        void stop() throws Exception;
+
+        /** Starts it again on the same data and ports; returns when it accepts connections. */
+        void startAgain() throws IOException;
+    }
+
     /** One device's step in a phase, counted under its operation. */
     private record Job(Device device, Operation operation, Step step) {
     }
@@ -159,8 +181,10 @@ final class FleetStorm {
     private final LongAdder coapUnsuccessful = new LongAdder();
 
     private final boolean narrate;
-    private InProcessServer restartable;
+    private Restartable restartable;
     private Duration restartAfter;
+    /** MQTT devices reach the server through an external broker, so a renewal carries a statement signed with the current key. */
+    private boolean externalBroker;
     /** Devices whose first boot did not succeed: tried once more after a server restart. */
     private final java.util.Queue<Device> unsuccessfulFirstBoot = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private FleetApiClient fleet;
@@ -181,13 +205,19 @@ final class FleetStorm {
     }
 
     /**
-     * During first boot, {@code after} its start, stops the server the simulator started and
-     * starts it again on the same data and ports: a fault in the report. Devices whose first
-     * boot did not succeed are then tried once more ({@code reconnect}), which says what recovered.
+     * During first boot, {@code after} its start, stops the server or broker the simulator
+     * started and starts it again on the same data and ports: a fault in the report. Once the
+     * server reports every door up again, devices whose first boot did not succeed are tried
+     * once more ({@code reconnect}), which says what recovered.
      */
-    void restartServer(InProcessServer server, Duration after) {
-        this.restartable = server;
+    void restartDuring(Restartable target, Duration after) {
+        this.restartable = target;
         this.restartAfter = after;
+    }
+
+    /** MQTT devices talk to the server through an external broker: renewals prove the device in the CSR. */
+    void throughExternalBroker() {
+        this.externalBroker = true;
     }
 
     RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
@@ -195,6 +225,7 @@ final class FleetStorm {
         tls = AgentTls.trusting(settings.anchors());
         sharedHttps = new EstHttpsClient(settings.doors().https(), tls, HTTPS_TIMEOUTS);
         fleet = new FleetApiClient(settings.doors().https(), tls, settings.adminToken());
+        awaitServerReady(Duration.ofSeconds(60));
         int n = settings.devices();
 
         String runId = Long.toString(System.currentTimeMillis(), 36);
@@ -249,7 +280,7 @@ final class FleetStorm {
             out.printf(Locale.ROOT, "First boot: %d devices (%s), %s, %d at a time%n", n, settings.mix().describe(),
                     settings.rampPerSecond() > 0 ? String.format(Locale.ROOT, "%.0f a second", settings.rampPerSecond())
                             : "all at once", settings.concurrency());
-            Thread restart = restartable == null ? null : restartDuring(recorder);
+            Thread restart = restartable == null ? null : restartThread(recorder);
             phase(pool, recorder, jobs(devices, Operation.ENROLL, this::enroll), settings.rampPerSecond(), deadline);
             if (restart != null) {
                 restart.join();
@@ -284,31 +315,47 @@ final class FleetStorm {
         return recorder.finish();
     }
 
+    /** Waits until the server reports every door up (an external broker may still be connecting). */
+    private void awaitServerReady(Duration limit) throws IOException, InterruptedException {
+        long until = System.nanoTime() + limit.toNanos();
+        while (!fleet.healthy()) {
+            if (System.nanoTime() > until) {
+                throw new IOException("the server did not report every door up (GET /health) within "
+                        + limit.toSeconds() + " s");
+            }
+            Thread.sleep(200);
+        }
+    }
+
     private RunRecorder.FaultRecorder restartFault;
     private volatile boolean serverBack;
 
-    private Thread restartDuring(RunRecorder recorder) {
+    private Thread restartThread(RunRecorder recorder) {
+        String what = restartable.what();
         Thread thread = new Thread(() -> {
             try {
                 Thread.sleep(restartAfter.toMillis());
-                restartFault = recorder.faultBegins("server restart", "the in-process server stopped after "
-                        + restartAfter.toSeconds() + " s of first boot and started again on the same data and ports");
+                restartFault = recorder.faultBegins(what + " restart", "the " + what + " the simulator started stopped "
+                        + "after " + restartAfter.toSeconds() + " s of first boot and started again on the same data and ports");
                 long down = System.nanoTime();
-                out.println("Stopping the server...");
+                out.println("Stopping the " + what + "...");
                 restartable.stop();
                 restartable.startAgain();
+                // The server's doors may take a moment more: its MQTT listener reconnects to a broker with back-off.
+                awaitServerReady(Duration.ofSeconds(60));
                 restartFault.ends();
                 serverBack = true;
-                out.printf(Locale.ROOT, "Server back after %.1f s%n", (System.nanoTime() - down) / 1e9);
+                out.printf(Locale.ROOT, "The %s is back, and the server up on every door, after %.1f s%n", what,
+                        (System.nanoTime() - down) / 1e9);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (Exception e) {
-                out.println("The server did not come back: " + e);
+                out.println("The " + what + " did not come back: " + e);
                 if (restartFault != null) {
-                    restartFault.recovery(0, 0, "the server did not start again: " + e.getMessage());
+                    restartFault.recovery(0, 0, "the " + what + " did not start again: " + e.getMessage());
                 }
             }
-        }, "server-restart");
+        }, "restart");
         thread.setDaemon(true);
         thread.start();
         return thread;
@@ -320,13 +367,14 @@ final class FleetStorm {
             return; // the server did not come back: the fault says so, and a retry would only fail again
         }
         List<Device> again = List.copyOf(unsuccessfulFirstBoot);
-        out.printf(Locale.ROOT, "After the restart: %d devices whose first boot did not succeed try once more%n",
+        out.printf(Locale.ROOT, "After the " + restartable.what() + " restart: %d devices whose first boot did not "
+                + "succeed try once more%n",
                 again.size());
         long before = recorder.progress().done() - recorder.progress().unsuccessful();
         phase(pool, recorder, jobs(again, Operation.RECONNECT, this::enroll), 0, deadline);
         long recovered = recorder.progress().done() - recorder.progress().unsuccessful() - before;
         restartFault.recovery(recovered, again.size() - recovered, "devices whose first boot did not succeed, "
-                + "tried once more with the same key and token after the server came back");
+                + "tried once more with the same key and token after the " + restartable.what() + " came back");
     }
 
     /** Keys made before the clock starts, as on a device at the factory. */
@@ -352,7 +400,7 @@ final class FleetStorm {
      */
     private List<Device> churn(ExecutorService pool, RunRecorder recorder, List<Device> enrolled, List<Device> joining,
                                int count, long deadline) throws InterruptedException {
-        List<Device> leaving = evenlySpread(enrolled, Math.min(count, enrolled.size()));
+        List<Device> leaving = spreadOverDoors(enrolled, Math.min(count, enrolled.size()));
         List<Job> jobs = new ArrayList<>(leaving.size() + joining.size());
         for (int j = 0; j < Math.max(leaving.size(), joining.size()); j++) {
             if (j < leaving.size()) {
@@ -480,7 +528,7 @@ final class FleetStorm {
     private boolean renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
-            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
+            enroller(transport, device).renew();
             series.succeeded(begin);
             return true;
         } catch (EstException | EnrollmentPendingException e) {
@@ -501,7 +549,7 @@ final class FleetStorm {
     private boolean checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
-            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).renew();
+            enroller(transport, device).renew();
             series.failed("NOT_CUT_OFF", "revoked device " + device.id() + " renewed on " + device.door().label());
             tell(device, "NOT cut off: its renewal went through");
             return false;
@@ -588,6 +636,31 @@ final class FleetStorm {
         return chosen;
     }
 
+    /** count devices, each door's share of them spread evenly over that door's devices, door after door. */
+    private static List<Device> spreadOverDoors(List<Device> devices, int count) {
+        Map<Door, List<Device>> byDoor = new EnumMap<>(Door.class);
+        devices.forEach(d -> byDoor.computeIfAbsent(d.door(), k -> new ArrayList<>()).add(d));
+        List<Device> chosen = new ArrayList<>(count);
+        int left = count;
+        int doorsLeft = byDoor.size();
+        for (List<Device> ofDoor : byDoor.values()) {
+            int take = doorsLeft == 1 ? left : Math.min(ofDoor.size(), Math.round((float) count * ofDoor.size() / devices.size()));
+            take = Math.min(take, Math.min(left, ofDoor.size()));
+            chosen.addAll(evenlySpread(ofDoor, take));
+            left -= take;
+            doorsLeft--;
+        }
+        return chosen;
+    }
+
+    /** The agent's enroller; through an external broker its CSRs carry a statement signed with the current key. */
+    private DeviceEnroller enroller(Transport transport, Device device) {
+        List<CsrAttributeSource> sources = externalBroker && device.door() == Door.MQTT
+                ? List.of(new AttestationSource(Optional.empty(), Optional.empty(), java.time.Clock.systemUTC()))
+                : List.of();
+        return new DeviceEnroller(transport.est(), settings.anchors(), device.store(), sources);
+    }
+
     /** The agent's client for one operation of one device, closed afterwards unless it is the shared one. */
     private record Transport(EstTransport est, boolean shared) implements AutoCloseable {
         @Override
@@ -604,8 +677,8 @@ final class FleetStorm {
             case HTTPS -> identity == null ? new Transport(sharedHttps, true) : new Transport(new EstHttpsClient(uri,
                     AgentTls.trusting(settings.anchors(), () -> identity), HTTPS_TIMEOUTS), false);
             case COAP -> new Transport(new EstCoapsClient(coapPath, settings.anchors(), identity, REQUEST_TIMEOUT), false);
-            case MQTT -> new Transport(new EstMqttClient(uri, device.id(), settings.anchors(), identity, REQUEST_TIMEOUT),
-                    false);
+            case MQTT -> new Transport(new EstMqttClient(identity != null && settings.doors().mqttCertified() != null
+                    ? settings.doors().mqttCertified() : uri, device.id(), settings.anchors(), identity, REQUEST_TIMEOUT), false);
         };
     }
 }

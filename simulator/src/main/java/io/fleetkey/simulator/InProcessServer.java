@@ -28,7 +28,7 @@ import io.fleetkey.agent.AgentTls;
  * meet on one class path; each start gets a new class loader, so a restart starts from clean
  * static state, as a new process would, on the same data and ports.
  */
-final class InProcessServer implements AutoCloseable {
+final class InProcessServer implements AutoCloseable, FleetStorm.Restartable {
     private static final String SERVER_JAR = "fleetkey-server.jar";
 
     private final Path jar;
@@ -38,6 +38,8 @@ final class InProcessServer implements AutoCloseable {
     private final int httpsPort;
     private final int coapsPort;
     private final int mqttsPort;
+    /** The Mosquitto the server uses instead of its embedded broker, or null. */
+    private MosquittoBroker mosquitto;
     private URLClassLoader loader;
     private AutoCloseable running;
 
@@ -63,9 +65,43 @@ final class InProcessServer implements AutoCloseable {
 
     /** Starts a server from {@code jar} with its data in a new folder under the system's temp folder. */
     static InProcessServer start(Path jar) throws IOException {
+        return start(jar, false);
+    }
+
+    /**
+     * Starts a server whose MQTT door is {@code broker}, a Mosquitto the simulator runs, instead of
+     * the embedded broker; the broker's files go into the server's data folder.
+     *
+     * @param mosquitto false for the embedded broker
+     */
+    static InProcessServer start(Path jar, boolean mosquitto) throws IOException {
         InProcessServer server = new InProcessServer(jar, Files.createTempDirectory("fleetkey-sim-server-"));
-        server.startAgain();
+        if (mosquitto) {
+            server.mosquitto = MosquittoBroker.prepare(server.data.resolve("mosquitto"));
+            server.settings.putAll(server.mosquitto.serverSettings());
+        }
+        try {
+            // The server first: its CA is what the broker checks device certificates against. Its MQTT
+            // listener keeps trying until the broker is up.
+            server.startAgain();
+            if (server.mosquitto != null) {
+                server.mosquitto.start(server.data.resolve("ca").resolve("chain.pem"));
+            }
+        } catch (IOException e) {
+            server.stopBroker();
+            throw e;
+        }
         return server;
+    }
+
+    /** The Mosquitto this server uses as its MQTT door, if it was started with one. */
+    Optional<MosquittoBroker> mosquitto() {
+        return Optional.ofNullable(mosquitto);
+    }
+
+    @Override
+    public String what() {
+        return "server";
     }
 
     /** Where the server jar is: the option, else server/target under the working folder, else beside this jar's module. */
@@ -88,7 +124,8 @@ final class InProcessServer implements AutoCloseable {
     }
 
     /** Stops the server; {@link #startAgain()} brings it back on the same data and ports. */
-    synchronized void stop() throws Exception {
+    @Override
+    public synchronized void stop() throws Exception {
         if (running != null) {
             try {
                 running.close();
@@ -101,7 +138,8 @@ final class InProcessServer implements AutoCloseable {
     }
 
     /** Starts the server (again), in a new class loader; returns when it is up. */
-    synchronized void startAgain() throws IOException {
+    @Override
+    public synchronized void startAgain() throws IOException {
         if (running != null) {
             return;
         }
@@ -126,11 +164,18 @@ final class InProcessServer implements AutoCloseable {
 
     FleetStorm.Doors doors() {
         return new FleetStorm.Doors(URI.create("https://localhost:" + httpsPort), URI.create("coaps://127.0.0.1:" + coapsPort),
-                URI.create("ssl://127.0.0.1:" + mqttsPort));
+                mosquitto != null ? mosquitto.uri() : URI.create("ssl://127.0.0.1:" + mqttsPort),
+                mosquitto != null ? mosquitto.certifiedUri() : null);
     }
 
+    /** The server's CA certificates, and the broker's own certificate when it runs Mosquitto. */
     List<X509Certificate> anchors() throws IOException {
-        return AgentTls.readTrustAnchors(data.resolve("ca").resolve("chain.pem"));
+        List<X509Certificate> anchors = new java.util.ArrayList<>(AgentTls.readTrustAnchors(data.resolve("ca")
+                .resolve("chain.pem")));
+        if (mosquitto != null) {
+            anchors.add(mosquitto.certificate());
+        }
+        return anchors;
     }
 
     String adminToken() {
@@ -143,7 +188,21 @@ final class InProcessServer implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        stop();
+        try {
+            stop();
+        } finally {
+            stopBroker();
+        }
+    }
+
+    private void stopBroker() {
+        if (mosquitto != null) {
+            try {
+                mosquitto.stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static String randomHex(int bytes) {

@@ -85,6 +85,12 @@ public final class SimulatorCli {
               --restart-server-after D
                                    with --in-process-server: stop the server D into first boot and
                                    start it again; devices that did not enroll try once more after
+              --mosquitto          with --in-process-server: the server's MQTT door is a Mosquitto
+                                   broker the simulator runs (Debian: apt-get install mosquitto)
+                                   instead of the embedded one
+              --restart-broker-after D
+                                   with --mosquitto: stop the broker D into first boot and start
+                                   it again; devices that did not enroll try once more after
               --baseline DURATION  measure the crypto-only rate (sign+verify P-256, one thread per
                                    core) this long before the run, for comparison; 0s for none
                                    (default: 3s)
@@ -151,9 +157,9 @@ public final class SimulatorCli {
                     "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
             if (storm) {
                 withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--churn", "--revoke", "--baseline", "--coap-loss",
-                        "--coap-delay", "--server-jar", "--restart-server-after"));
+                        "--coap-delay", "--server-jar", "--restart-server-after", "--restart-broker-after"));
             }
-            Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew", "--in-process-server")
+            Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew", "--in-process-server", "--mosquitto")
                     : Set.of());
             FailureThreshold threshold = failureThreshold(arguments);
             Optional<Path> reportDir = arguments.value("--report-dir").map(Path::of);
@@ -173,8 +179,23 @@ public final class SimulatorCli {
                 counts = stormSettings(arguments, true);
                 fleetSettings(arguments, null, null);
                 out.println("Starting a Fleetkey server in this process from " + jar + "...");
-                inProcess = InProcessServer.start(jar);
+                boolean mosquitto = arguments.flag("--mosquitto");
+                if (mosquitto && MosquittoBroker.findBinary().isEmpty()) {
+                    throw new UsageException("--mosquitto needs the mosquitto broker: apt-get install mosquitto");
+                }
+                if (arguments.value("--restart-broker-after").isPresent() && !mosquitto) {
+                    throw new UsageException("--restart-broker-after needs --mosquitto: the simulator can only "
+                            + "restart a broker it runs (the embedded broker restarts with the server)");
+                }
+                if (arguments.value("--restart-server-after").isPresent()
+                        && arguments.value("--restart-broker-after").isPresent()) {
+                    throw new UsageException("restart either the server or the broker in one run, not both");
+                }
+                inProcess = InProcessServer.start(jar, mosquitto);
                 out.println("Server up: " + inProcess.doors() + ", data in " + inProcess.data());
+            } else if (arguments.flag("--mosquitto") || arguments.value("--restart-broker-after").isPresent()) {
+                throw new UsageException("--mosquitto and --restart-broker-after need --in-process-server: the "
+                        + "simulator runs the broker for a server it starts");
             } else if (arguments.value("--restart-server-after").isPresent()) {
                 throw new UsageException("--restart-server-after needs --in-process-server: the simulator can only "
                         + "restart a server it started");
@@ -187,8 +208,15 @@ public final class SimulatorCli {
             if (storm) {
                 FleetStorm fleetStorm = new FleetStorm(fleetSettings(arguments, settings, inProcess), out, terminal);
                 if (arguments.value("--restart-server-after").isPresent()) {
-                    fleetStorm.restartServer(inProcess, arguments.durationValue("--restart-server-after", null,
+                    fleetStorm.restartDuring(inProcess, arguments.durationValue("--restart-server-after", null,
                             Duration.ofHours(1)));
+                }
+                if (inProcess != null && inProcess.mosquitto().isPresent()) {
+                    fleetStorm.throughExternalBroker();
+                    if (arguments.value("--restart-broker-after").isPresent()) {
+                        fleetStorm.restartDuring(inProcess.mosquitto().get(), arguments.durationValue(
+                                "--restart-broker-after", null, Duration.ofHours(1)));
+                    }
                 }
                 report = fleetStorm.run();
             } else {
@@ -358,7 +386,8 @@ public final class SimulatorCli {
             return null;
         }
         try {
-            return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt), common.anchors(),
+            return new FleetStorm.Settings(new FleetStorm.Doors(common.server(), coap, mqtt,
+                    inProcess == null ? null : inProcess.doors().mqttCertified()), common.anchors(),
                     common.adminToken(), common.devices(), common.concurrency(), mix, ramp, arguments.flag("--renew"),
                     churn, share, common.group(), common.timeout(),
                     baseline(arguments), coapFault);

@@ -56,7 +56,8 @@ class InProcessServerTest {
         System.out.print(printed);
 
         assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
-        assertThat(printed).contains("Stopping the server...", "Server back after", "After the restart:");
+        assertThat(printed).contains("Stopping the server...", "The server is back, and the server up on every door",
+                "After the server restart:");
         RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
         assertThat(report.faults()).singleElement().satisfies(fault -> {
             assertThat(fault.kind()).isEqualTo("server restart");
@@ -67,6 +68,44 @@ class InProcessServerTest {
                 .filter(s -> s.operation() == Operation.ENROLL || s.operation() == Operation.RECONNECT)
                 .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum();
         assertThat(enrolled).as("every device enrolled, at first boot or after the restart").isEqualTo(240);
+    }
+
+    @Test
+    void devices_that_fail_while_the_mosquitto_broker_restarts_enroll_once_it_is_back_and_renew_through_it()
+            throws Exception {
+        requireServerJar();
+        if (MosquittoBroker.findBinary().isEmpty()) {
+            if (System.getenv("CI") != null) {
+                fail("mosquitto is required in CI (Debian: apt-get install mosquitto)");
+            }
+            Assumptions.abort("mosquitto is not installed (Debian: apt-get install mosquitto)");
+        }
+        Path reportDir = temp.resolve("broker-report");
+        CliRun run = CliRun.of(Map.of(), "storm", "--in-process-server", "--server-jar", SERVER_JAR.toString(),
+                    "--mosquitto", "--doors", "mqtt", "--devices", "120", "--concurrency", "8", "--renew",
+                    "--revoke", "10%", "--restart-broker-after", "2s", "--baseline", "0", "--group", "broker",
+                    "--max-failures", "100%", "--report-dir", reportDir.toString());
+        String printed = run.out();
+        System.out.print(printed);
+
+        assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
+        assertThat(printed).contains("Stopping the MQTT broker...", "After the MQTT broker restart:");
+        RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
+        assertThat(report.faults()).singleElement().satisfies(fault -> {
+            assertThat(fault.kind()).isEqualTo("MQTT broker restart");
+            assertThat(fault.endSecond()).isNotNull();
+            assertThat(fault.notRecovered()).as(printed).isZero();
+        });
+        long enrolled = report.series().stream()
+                .filter(s -> s.operation() == Operation.ENROLL || s.operation() == Operation.RECONNECT)
+                .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum();
+        assertThat(enrolled).as("every device enrolled, at first boot or after the restart").isEqualTo(120);
+        // Renewal through Mosquitto: the device's certificate on the broker's certificate listener, a
+        // statement signed with its current key in the CSR for the server.
+        assertThat(report.series().stream().filter(s -> s.operation() == Operation.RENEW)
+                .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum()).isEqualTo(120);
+        assertThat(report.series().stream().filter(s -> s.operation() == Operation.CUT_OFF)
+                .mapToLong(s -> s.count(Outcome.SUCCEEDED)).sum()).isEqualTo(12);
     }
 
     private static void requireServerJar() {
