@@ -42,6 +42,23 @@ public final class FactoryIdentity {
     }
 
     /**
+     * An IDevID held elsewhere than in a PKCS#12 file (a secure element's provider, a test or
+     * simulator fleet): the key and its chain, device certificate first.
+     *
+     * @throws IllegalArgumentException when the chain is empty or its first certificate is not for the key
+     */
+    public static FactoryIdentity of(PrivateKey privateKey, List<X509Certificate> chain) {
+        Objects.requireNonNull(privateKey, "privateKey");
+        if (chain.isEmpty()) {
+            throw new IllegalArgumentException("an IDevID needs its certificate");
+        }
+        if (!AttestedCsr.isPair(privateKey, chain.get(0).getPublicKey())) {
+            throw new IllegalArgumentException("the IDevID certificate is not for this key");
+        }
+        return new FactoryIdentity(privateKey, chain);
+    }
+
+    /**
      * Reads the IDevID from a PKCS#12 file: the entry {@value #ALIAS}, or the file's only key
      * entry when it has no such alias. The key is protected by the same password as the file.
      *

@@ -144,4 +144,16 @@ class FactoryIdentityTest {
         assertThatThrownBy(() -> FactoryIdentity.load(file, PASSWORD)).isInstanceOf(IOException.class)
                 .hasMessageContaining("is not for its key");
     }
+
+    @Test
+    void an_identity_made_in_memory_must_be_a_key_and_its_certificate() {
+        KeyPair keys = DeviceKeyType.P256.generate();
+        List<X509Certificate> chain = idevidChain(keys, "d-1");
+
+        assertThat(FactoryIdentity.of(keys.getPrivate(), chain).certificate()).isEqualTo(chain.get(0));
+        assertThatThrownBy(() -> FactoryIdentity.of(DeviceKeyType.P256.generate().getPrivate(), chain))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not for this key");
+        assertThatThrownBy(() -> FactoryIdentity.of(keys.getPrivate(), List.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs its certificate");
+    }
 }
