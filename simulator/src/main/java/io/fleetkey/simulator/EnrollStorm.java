@@ -108,9 +108,24 @@ final class EnrollStorm {
     /** Creates the group if missing and registers the devices in chunks; returns their one-time tokens. */
     static String[] register(FleetApiClient fleet, String group, String[] deviceIds, PrintStream out, long deadline)
             throws FleetApiClient.FleetApiException, IOException, InterruptedException {
+        return register(fleet, group, List.of(), deviceIds, out, deadline);
+    }
+
+    /**
+     * As {@link #register(FleetApiClient, String, String[], PrintStream, long)}; with maker CAs the
+     * group must be new, since they are the group's trust for factory identities.
+     */
+    static String[] register(FleetApiClient fleet, String group, List<String> makerCas, String[] deviceIds,
+                             PrintStream out, long deadline)
+            throws FleetApiClient.FleetApiException, IOException, InterruptedException {
         long start = System.nanoTime();
-        boolean created = fleet.createGroup(group, "device");
-        out.println((created ? "Created group '" : "Using existing group '") + group + "'");
+        boolean created = fleet.createGroup(group, "device", makerCas);
+        if (!created && !makerCas.isEmpty()) {
+            throw new IOException("group '" + group + "' exists already; devices with factory identities need a new "
+                    + "group that trusts their maker CA: pass a --group that does not exist yet");
+        }
+        out.println((created ? "Created group '" : "Using existing group '") + group + "'"
+                + (makerCas.isEmpty() ? "" : " trusting the maker CA of the devices' factory identities"));
         String[] tokens = new String[deviceIds.length];
         for (int from = 0; from < deviceIds.length; from += REGISTRATION_CHUNK) {
             if (System.nanoTime() > deadline) {

@@ -34,7 +34,9 @@ import io.fleetkey.agent.EstException;
 import io.fleetkey.agent.EstHttpsClient;
 import io.fleetkey.agent.EstMqttClient;
 import io.fleetkey.agent.EstTransport;
+import io.fleetkey.agent.FactoryIdentity;
 import io.fleetkey.agent.MemoryCredentialStore;
+import io.fleetkey.simulator.factory.IdevidBatch;
 import io.fleetkey.simulator.report.Door;
 import io.fleetkey.simulator.report.Operation;
 import io.fleetkey.simulator.report.ProgressLine;
@@ -143,8 +145,11 @@ final class FleetStorm {
         }
     }
 
-    /** One device: its id, door, token and the store that holds its key and certificate. */
-    private record Device(String id, Door door, String token, MemoryCredentialStore store) {
+    /**
+     * One device: its id, door, token, the store that holds its key and certificate, and its
+     * factory identity when it proves itself with that on first boot (null: with the token).
+     */
+    private record Device(String id, Door door, String token, MemoryCredentialStore store, FactoryIdentity factory) {
         Optional<DeviceIdentity> identity() {
             return store.load();
         }
@@ -185,6 +190,7 @@ final class FleetStorm {
     private Duration restartAfter;
     /** MQTT devices reach the server through an external broker, so a renewal carries a statement signed with the current key. */
     private boolean externalBroker;
+    private boolean factoryIdentities;
     /** Devices whose first boot did not succeed: tried once more after a server restart. */
     private final java.util.Queue<Device> unsuccessfulFirstBoot = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private FleetApiClient fleet;
@@ -220,6 +226,15 @@ final class FleetStorm {
         this.externalBroker = true;
     }
 
+    /**
+     * Devices prove themselves on first boot with a statement signed by a factory identity
+     * (IDevID) instead of their token: the storm makes a maker CA and an IDevID per device, and
+     * registers the maker CA with a new group.
+     */
+    void firstBootWithFactoryIdentities() {
+        this.factoryIdentities = true;
+    }
+
     RunReport run() throws FleetApiClient.FleetApiException, IOException, InterruptedException {
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         tls = AgentTls.trusting(settings.anchors());
@@ -233,21 +248,31 @@ final class FleetStorm {
         for (int i = 0; i < n; i++) {
             ids[i] = EnrollStorm.deviceId(settings.group(), runId, i);
         }
-        String[] tokens = EnrollStorm.register(fleet, settings.group(), ids, out, deadline);
-        long prepareStart = System.nanoTime();
-        List<Device> devices = prepare(ids, tokens, settings.mix().assign(n));
-        out.printf(Locale.ROOT, "Prepared %d device keys in %.1f s%n", n, (System.nanoTime() - prepareStart) / 1e9);
         int churnCount = (int) Math.round(settings.churnShare() * n);
+        String[] joinIds = new String[churnCount];
+        for (int j = 0; j < churnCount; j++) {
+            joinIds[j] = EnrollStorm.deviceId(settings.group(), runId, n + j);
+        }
+        IdevidBatch idevids = null;
+        if (factoryIdentities) {
+            long start = System.nanoTime();
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(ids), java.util.Arrays.stream(joinIds))
+                    .toArray(String[]::new);
+            idevids = IdevidBatch.make(settings.group() + " devices", all);
+            out.printf(Locale.ROOT, "Made a maker CA and %d factory identities (IDevIDs) in %.1f s%n", all.length,
+                    (System.nanoTime() - start) / 1e9);
+        }
+        String[] tokens = EnrollStorm.register(fleet, settings.group(),
+                idevids == null ? List.of() : List.of(idevids.makerCaPem()), ids, out, deadline);
+        long prepareStart = System.nanoTime();
+        List<Device> devices = prepare(ids, tokens, settings.mix().assign(n), idevids, 0);
+        out.printf(Locale.ROOT, "Prepared %d device keys in %.1f s%n", n, (System.nanoTime() - prepareStart) / 1e9);
         List<Device> joining = List.of();
         if (churnCount > 0) {
             // Registered now, as a fleet manager would ahead of a delivery; they first boot during churn.
-            String[] joinIds = new String[churnCount];
-            for (int j = 0; j < churnCount; j++) {
-                joinIds[j] = EnrollStorm.deviceId(settings.group(), runId, n + j);
-            }
             out.printf(Locale.ROOT, "Registering %d devices that join during churn%n", churnCount);
             joining = prepare(joinIds, EnrollStorm.register(fleet, settings.group(), joinIds, out, deadline),
-                    settings.mix().assign(churnCount));
+                    settings.mix().assign(churnCount), idevids, n);
         }
 
         RunReport.Baseline baseline = null;
@@ -258,7 +283,9 @@ final class FleetStorm {
             baseline = CryptoBaseline.measure(settings.baseline(), cores);
             out.printf(Locale.ROOT, "Baseline: %.0f sign+verify a second%n", baseline.perSecond());
         }
-        RunRecorder recorder = RunRecorder.start(SCENARIO, settings.describe());
+        Map<String, String> shown = settings.describe();
+        shown.put("first boot proof", factoryIdentities ? "factory identity (IDevID) statement" : "one-time token");
+        RunRecorder recorder = RunRecorder.start(SCENARIO, shown);
         if (baseline != null) {
             recorder.baseline(baseline);
         }
@@ -377,12 +404,17 @@ final class FleetStorm {
                 + "tried once more with the same key and token after the " + restartable.what() + " came back");
     }
 
-    /** Keys made before the clock starts, as on a device at the factory. */
-    private static List<Device> prepare(String[] ids, String[] tokens, List<Door> doors) {
+    /**
+     * Keys made before the clock starts, as on a device at the factory.
+     *
+     * @param idevids the factory identities, the i-th device's at {@code first + i}; or null for token devices
+     */
+    private static List<Device> prepare(String[] ids, String[] tokens, List<Door> doors, IdevidBatch idevids,
+                                        int first) {
         return IntStream.range(0, ids.length).parallel().mapToObj(i -> {
             MemoryCredentialStore store = new MemoryCredentialStore(ids[i]);
             store.pendingKeyPair(DeviceKeyType.P256);
-            return new Device(ids[i], doors.get(i), tokens[i], store);
+            return new Device(ids[i], doors.get(i), tokens[i], store, idevids == null ? null : idevids.identity(first + i));
         }).toList();
     }
 
@@ -488,7 +520,14 @@ final class FleetStorm {
 
     private boolean firstBoot(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         try (Transport transport = transport(device, null)) {
-            new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
+            if (device.factory() != null) {
+                // The statement signed by the IDevID proves the device; the token stays unused.
+                new DeviceEnroller(transport.est(), settings.anchors(), device.store(), List.of(new AttestationSource(
+                        Optional.of(device.factory()), Optional.empty(), java.time.Clock.systemUTC())))
+                        .enroll(device.id(), null);
+            } else {
+                new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
+            }
             series.succeeded(begin);
             return true;
         } catch (EstException | EnrollmentPendingException e) {
@@ -517,7 +556,8 @@ final class FleetStorm {
         }
         MemoryCredentialStore wiped = new MemoryCredentialStore(device.id());
         wiped.pendingKeyPair(DeviceKeyType.P256);
-        Device reset = new Device(device.id(), device.door(), token, wiped);
+        // The reset device enrolls with its new token: that is what the fleet manager gave it.
+        Device reset = new Device(device.id(), device.door(), token, wiped, null);
         boolean succeeded = firstBoot(reset, series, begin);
         if (succeeded) {
             resetDevices.put(device.id(), reset);

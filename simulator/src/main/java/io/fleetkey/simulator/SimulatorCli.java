@@ -69,6 +69,10 @@ public final class SimulatorCli {
               --coap URI           the CoAP door, e.g. coaps://localhost:5684 (needed for coap)
               --mqtt URI           the MQTT door, e.g. ssl://localhost:8883 (needed for mqtt)
               --ramp R             first boot at R devices a second instead of all at once
+              --first-boot PROOF   how devices prove themselves on first boot: token (a one-time
+                                   enrollment token, the default) or idevid (a statement signed
+                                   by a factory identity: the storm makes a maker CA and an IDevID
+                                   per device and trusts the CA in a new --group)
               --renew              after first boot, every enrolled device renews once
               --churn SHARE        then this share of the enrolled fleet (e.g. 10%%) comes and goes:
                                    half was away and renews, half was reset (a new token from the
@@ -156,7 +160,7 @@ public final class SimulatorCli {
             Set<String> withValue = new java.util.HashSet<>(Set.of("--server", "--ca-cert", "--admin-token",
                     "--devices", "--concurrency", "--group", "--timeout", "--report-dir", "--max-failures"));
             if (storm) {
-                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--churn", "--revoke", "--baseline", "--coap-loss",
+                withValue.addAll(Set.of("--doors", "--coap", "--mqtt", "--ramp", "--churn", "--revoke", "--first-boot", "--baseline", "--coap-loss",
                         "--coap-delay", "--server-jar", "--restart-server-after", "--restart-broker-after"));
             }
             Arguments arguments = Arguments.parse(rest, withValue, storm ? Set.of("--renew", "--in-process-server", "--mosquitto")
@@ -210,6 +214,9 @@ public final class SimulatorCli {
                 if (arguments.value("--restart-server-after").isPresent()) {
                     fleetStorm.restartDuring(inProcess, arguments.durationValue("--restart-server-after", null,
                             Duration.ofHours(1)));
+                }
+                if (factoryIdentities(arguments)) {
+                    fleetStorm.firstBootWithFactoryIdentities();
                 }
                 if (inProcess != null && inProcess.mosquitto().isPresent()) {
                     fleetStorm.throughExternalBroker();
@@ -360,6 +367,7 @@ public final class SimulatorCli {
                 throw new UsageException("--revoke must be more than 0% and at most 100%, not " + text);
             }
         }
+        factoryIdentities(arguments); // checked with the other options, before a server starts
         double churn = 0;
         if (arguments.value("--churn").isPresent()) {
             String text = arguments.value("--churn").get().trim();
@@ -394,6 +402,15 @@ public final class SimulatorCli {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    /** Whether {@code --first-boot idevid} was given; {@code token} (the default) is the other choice. */
+    private static boolean factoryIdentities(Arguments arguments) throws UsageException {
+        String proof = arguments.value("--first-boot").orElse("token").trim();
+        if (!proof.equals("token") && !proof.equals("idevid")) {
+            throw new UsageException("--first-boot is token or idevid, not '" + proof + "'");
+        }
+        return proof.equals("idevid");
     }
 
     /** A share written as {@code 10%} or {@code 0.1}. */

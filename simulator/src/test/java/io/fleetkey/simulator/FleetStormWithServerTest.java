@@ -102,6 +102,37 @@ class FleetStormWithServerTest {
         }
     }
 
+    @Test
+    void devices_with_factory_identities_prove_themselves_with_an_idevid_statement_on_every_door() throws Exception {
+        try (ServerProcess server = ServerProcess.startWithAllDoors(temp, ADMIN_TOKEN)) {
+            Path reportDir = temp.resolve("idevid-report");
+            CliRun run = CliRun.of(ENV, "storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+                        "--coap", server.coap(), "--mqtt", server.mqtt(), "--doors", "https=1,coap=1,mqtt=1",
+                        "--devices", "60", "--concurrency", "8", "--first-boot", "idevid", "--renew",
+                        "--group", "factory-made", "--timeout", "3m", "--baseline", "0s", "--report-dir", reportDir.toString());
+            String printed = run.out();
+            System.out.print(printed);
+
+            assertThat(run.status()).as(run.printed()).isEqualTo(SimulatorCli.OK);
+            assertThat(printed).contains("Made a maker CA and 60 factory identities (IDevIDs)",
+                    "Created group 'factory-made' trusting the maker CA of the devices' factory identities");
+            RunReport report = ReportJson.read(Files.readString(reportDir.resolve(ReportFiles.JSON)));
+            assertThat(report.settings()).containsEntry("first boot proof", "factory identity (IDevID) statement");
+            assertThat(report.totalUnsuccessful()).isZero();
+            for (Door door : Door.values()) {
+                assertThat(series(report, door, Operation.ENROLL).count(Outcome.SUCCEEDED)).as(door + " enroll").isEqualTo(20);
+                assertThat(series(report, door, Operation.RENEW).count(Outcome.SUCCEEDED)).as(door + " renew").isEqualTo(20);
+            }
+
+            // The group exists now: a second run with new IDevIDs must not quietly trust another maker CA.
+            CliRun again = CliRun.of(ENV, "storm", "--server", server.base(), "--ca-cert", server.chain().toString(),
+                        "--devices", "1", "--concurrency", "1", "--first-boot", "idevid", "--group", "factory-made",
+                        "--baseline", "0s");
+            assertThat(again.status()).as(again.printed()).isEqualTo(SimulatorCli.SETUP_FAILED);
+            assertThat(again.printed()).contains("group 'factory-made' exists already", "pass a --group that does not exist yet");
+        }
+    }
+
     private static RunReport.Series series(RunReport report, Door door, Operation operation) {
         Optional<RunReport.Series> found = report.series().stream()
                 .filter(s -> s.door() == door && s.operation() == operation).findFirst();
