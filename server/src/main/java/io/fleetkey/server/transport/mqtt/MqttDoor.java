@@ -91,6 +91,12 @@ public class MqttDoor {
     static final String NAME = "mqtt";
     static final String DOOR = "MQTT";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * How long one attempt to reach a broker that went away may take. Once in a few restarts of
+     * Mosquitto an attempt got no answer at all; the next one gets through, so waiting the full
+     * CONNECT_TIMEOUT for it kept the door down 30 s longer than the broker was.
+     */
+    private static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(10);
 
     private final FleetkeyConfiguration.Mqtt settings;
     private final MqttEstHandler handler;
@@ -281,7 +287,7 @@ public class MqttDoor {
             try {
                 Thread.sleep(delay);
                 IMqttToken token = client.connect(options);
-                token.waitForCompletion(CONNECT_TIMEOUT.toMillis());
+                token.waitForCompletion(ATTEMPT_TIMEOUT.toMillis());
                 onConnected(token);
                 return;
             } catch (InterruptedException e) {
