@@ -40,7 +40,6 @@ final class InProcessServer implements AutoCloseable, FleetStorm.Restartable {
     private final int mqttsPort;
     /** The Mosquitto the server uses instead of its embedded broker, or null. */
     private MosquittoBroker mosquitto;
-    private URLClassLoader loader;
     private AutoCloseable running;
 
     private InProcessServer(Path jar, Path data) throws IOException {
@@ -130,9 +129,11 @@ final class InProcessServer implements AutoCloseable, FleetStorm.Restartable {
             try {
                 running.close();
             } finally {
+                // The class loader is not closed: a few of the server's threads (Netty event loops)
+                // still end their work after the context is closed, and a closed loader fails their
+                // last class loads with NoClassDefFoundError on stderr. Unreachable, it is collected
+                // with its jar file.
                 running = null;
-                loader.close();
-                loader = null;
             }
         }
     }
@@ -150,7 +151,6 @@ final class InProcessServer implements AutoCloseable, FleetStorm.Restartable {
         try {
             running = (AutoCloseable) fresh.loadClass("io.fleetkey.server.Application").getMethod("start", Map.class)
                     .invoke(null, settings);
-            loader = fresh;
         } catch (InvocationTargetException e) {
             fresh.close();
             throw new IOException("the server did not start: " + e.getCause(), e.getCause());
