@@ -5,14 +5,18 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 
 import io.fleetkey.agent.AgentTls;
@@ -195,7 +200,7 @@ final class FleetStorm {
     private final java.util.Queue<Device> unsuccessfulFirstBoot = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private FleetApiClient fleet;
     /** Devices reset during churn, with their new token and store, by id. */
-    private final Map<String, Device> resetDevices = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Device> resetDevices = new ConcurrentHashMap<>();
 
     /** @param terminal whether {@code out} is a terminal, where progress is redrawn in place */
     FleetStorm(Settings settings, PrintStream out, boolean terminal) {
@@ -256,8 +261,7 @@ final class FleetStorm {
         IdevidBatch idevids = null;
         if (factoryIdentities) {
             long start = System.nanoTime();
-            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(ids), java.util.Arrays.stream(joinIds))
-                    .toArray(String[]::new);
+            String[] all = Stream.concat(Arrays.stream(ids), Arrays.stream(joinIds)).toArray(String[]::new);
             idevids = IdevidBatch.make(settings.group() + " devices", all);
             out.printf(Locale.ROOT, "Made a maker CA and %d factory identities (IDevIDs) in %.1f s%n", all.length,
                     (System.nanoTime() - start) / 1e9);
@@ -458,13 +462,13 @@ final class FleetStorm {
     private void phase(ExecutorService pool, RunRecorder recorder, List<Job> jobs, double ratePerSecond, long deadline)
             throws InterruptedException {
         Map<Door, Map<Operation, RunRecorder.SeriesRecorder>> series = new EnumMap<>(Door.class);
-        Map<RunRecorder.SeriesRecorder, Long> planned = new java.util.HashMap<>();
+        Map<RunRecorder.SeriesRecorder, Long> planned = new HashMap<>();
         for (Job job : jobs) {
             RunRecorder.SeriesRecorder s = series.computeIfAbsent(job.device().door(), d -> new EnumMap<>(Operation.class))
                     .computeIfAbsent(job.operation(), o -> recorder.series(job.device().door(), o));
             planned.merge(s, 1L, Long::sum);
         }
-        Map<RunRecorder.SeriesRecorder, LongAdder> finished = new java.util.HashMap<>();
+        Map<RunRecorder.SeriesRecorder, LongAdder> finished = new HashMap<>();
         planned.keySet().forEach(s -> finished.put(s, new LongAdder()));
         AtomicInteger next = new AtomicInteger();
         long start = System.nanoTime();
@@ -520,14 +524,8 @@ final class FleetStorm {
 
     private boolean firstBoot(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         try (Transport transport = transport(device, null)) {
-            if (device.factory() != null) {
-                // The statement signed by the IDevID proves the device; the token stays unused.
-                new DeviceEnroller(transport.est(), settings.anchors(), device.store(), List.of(new AttestationSource(
-                        Optional.of(device.factory()), Optional.empty(), java.time.Clock.systemUTC())))
-                        .enroll(device.id(), null);
-            } else {
-                new DeviceEnroller(transport.est(), settings.anchors(), device.store()).enroll(device.id(), device.token());
-            }
+            // A device with an IDevID proves itself with the statement it signs; its token stays unused.
+            enroller(transport, device, true).enroll(device.id(), device.factory() == null ? device.token() : null);
             series.succeeded(begin);
             return true;
         } catch (EstException | EnrollmentPendingException e) {
@@ -568,7 +566,7 @@ final class FleetStorm {
     private boolean renew(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
-            enroller(transport, device).renew();
+            enroller(transport, device, false).renew();
             series.succeeded(begin);
             return true;
         } catch (EstException | EnrollmentPendingException e) {
@@ -589,7 +587,7 @@ final class FleetStorm {
     private boolean checkCutOff(Device device, RunRecorder.SeriesRecorder series, long begin) throws InterruptedException {
         DeviceIdentity identity = device.identity().orElseThrow();
         try (Transport transport = transport(device, identity)) {
-            enroller(transport, device).renew();
+            enroller(transport, device, false).renew();
             series.failed("NOT_CUT_OFF", "revoked device " + device.id() + " renewed on " + device.door().label());
             tell(device, "NOT cut off: its renewal went through");
             return false;
@@ -693,11 +691,16 @@ final class FleetStorm {
         return chosen;
     }
 
-    /** The agent's enroller; through an external broker its CSRs carry a statement signed with the current key. */
-    private DeviceEnroller enroller(Transport transport, Device device) {
-        List<CsrAttributeSource> sources = externalBroker && device.door() == Door.MQTT
-                ? List.of(new AttestationSource(Optional.empty(), Optional.empty(), java.time.Clock.systemUTC()))
-                : List.of();
+    /**
+     * The agent's enroller for one operation. A statement goes into the CSR when the device needs
+     * one: signed by its IDevID on first boot, or by its current key on a renewal through an
+     * external broker (which cannot show the server the device's TLS certificate).
+     */
+    private DeviceEnroller enroller(Transport transport, Device device, boolean firstBoot) {
+        Optional<FactoryIdentity> factory = firstBoot ? Optional.ofNullable(device.factory()) : Optional.empty();
+        boolean statement = firstBoot ? factory.isPresent() : externalBroker && device.door() == Door.MQTT;
+        List<CsrAttributeSource> sources = statement
+                ? List.of(new AttestationSource(factory, Optional.empty(), Clock.systemUTC())) : List.of();
         return new DeviceEnroller(transport.est(), settings.anchors(), device.store(), sources);
     }
 

@@ -99,8 +99,9 @@ final class MosquittoBroker implements FleetStorm.Restartable {
      * {@link #start} follows once the server's CA exists.
      */
     static MosquittoBroker prepare(Path dir) throws IOException {
-        Path binary = findBinary().orElseThrow(() -> new IOException(
-                "mosquitto is not installed (Debian: apt-get install mosquitto)"));
+        if (findBinary().isEmpty()) {
+            throw new IOException("mosquitto is not installed (Debian: apt-get install mosquitto)");
+        }
         Files.createDirectories(dir);
         int serverPort = freePort();
         int port = freePort();
@@ -139,32 +140,21 @@ final class MosquittoBroker implements FleetStorm.Restartable {
                 "per_listener_settings true",
                 "set_tcp_nodelay true",
                 "max_queued_messages 10000",
-                "",
-                "# The Fleetkey server",
-                "listener " + serverPort + " 127.0.0.1",
-                "certfile " + dir.resolve("broker.pem"),
-                "keyfile " + dir.resolve("broker.key"),
-                "allow_anonymous false",
-                "password_file " + passwords,
-                "acl_file " + dir.resolve("server.acl"),
-                "",
-                "# Devices: user name = device id, no password",
-                "listener " + port + " 127.0.0.1",
-                "certfile " + dir.resolve("broker.pem"),
-                "keyfile " + dir.resolve("broker.key"),
-                "allow_anonymous true",
-                "acl_file " + dir.resolve("devices.acl"),
-                "",
-                "# Devices with their Fleetkey certificate: its CN is the user name",
-                "listener " + certifiedPort + " 127.0.0.1",
-                "certfile " + dir.resolve("broker.pem"),
-                "keyfile " + dir.resolve("broker.key"),
-                "cafile " + fleetkeyChain,
-                "require_certificate true",
-                "use_identity_as_username true",
-                "acl_file " + dir.resolve("devices.acl"),
-                ""));
+                listener("The Fleetkey server", serverPort, "allow_anonymous false", "password_file " + passwords,
+                        "acl_file " + dir.resolve("server.acl")),
+                listener("Devices: user name = device id, no password", port, "allow_anonymous true",
+                        "acl_file " + dir.resolve("devices.acl")),
+                listener("Devices with their Fleetkey certificate: its CN is the user name", certifiedPort,
+                        "cafile " + fleetkeyChain, "require_certificate true", "use_identity_as_username true",
+                        "acl_file " + dir.resolve("devices.acl"))));
         startAgain();
+    }
+
+    /** One TLS listener on loopback with the broker's certificate, and its own settings. */
+    private String listener(String comment, int listenerPort, String... settings) {
+        return String.join("\n", "", "# " + comment, "listener " + listenerPort + " 127.0.0.1",
+                "certfile " + dir.resolve("broker.pem"), "keyfile " + dir.resolve("broker.key"),
+                String.join("\n", settings), "");
     }
 
     /** The server's settings that point it at this broker instead of its embedded one. */

@@ -359,23 +359,9 @@ public final class SimulatorCli {
         if (arguments.value("--ramp").isPresent()) {
             ramp = arguments.intValue("--ramp", 0, 1, 100_000);
         }
-        double share = 0;
-        if (arguments.value("--revoke").isPresent()) {
-            String text = arguments.value("--revoke").get().trim();
-            share = share("--revoke", text);
-            if (!(share > 0 && share <= 1)) {
-                throw new UsageException("--revoke must be more than 0% and at most 100%, not " + text);
-            }
-        }
+        double share = fleetShare(arguments, "--revoke");
+        double churn = fleetShare(arguments, "--churn");
         factoryIdentities(arguments); // checked with the other options, before a server starts
-        double churn = 0;
-        if (arguments.value("--churn").isPresent()) {
-            String text = arguments.value("--churn").get().trim();
-            churn = share("--churn", text);
-            if (!(churn > 0 && churn <= 1)) {
-                throw new UsageException("--churn must be more than 0% and at most 100%, not " + text);
-            }
-        }
         FleetStorm.CoapFault coapFault = null;
         if (arguments.value("--coap-loss").isPresent() || arguments.value("--coap-delay").isPresent()) {
             String lossText = arguments.value("--coap-loss").orElse("0%").trim();
@@ -411,6 +397,19 @@ public final class SimulatorCli {
             throw new UsageException("--first-boot is token or idevid, not '" + proof + "'");
         }
         return proof.equals("idevid");
+    }
+
+    /** A share of the fleet, more than 0% and at most 100%, for an optional option; 0 when it is absent. */
+    private static double fleetShare(Arguments arguments, String option) throws UsageException {
+        if (arguments.value(option).isEmpty()) {
+            return 0;
+        }
+        String text = arguments.value(option).get().trim();
+        double value = share(option, text);
+        if (!(value > 0 && value <= 1)) {
+            throw new UsageException(option + " must be more than 0% and at most 100%, not " + text);
+        }
+        return value;
     }
 
     /** A share written as {@code 10%} or {@code 0.1}. */
